@@ -19,16 +19,22 @@ BIN=$CACHE/kube-apiserver-$K8S_VERSION-deb12-reflect2fix
 TOKEN=contract-operator-admin
 log() { echo "[kube-apiserver] $*" >&2; }
 
+ensure_deb_src() {
+  # `apt-get source` needs a deb-src entry; derive one from the configured Debian mirror.
+  local srcs=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$srcs" ]; then
+    grep -q '^Types:.*deb-src' "$srcs" && return 0
+    sed -i 's/^Types: deb$/Types: deb deb-src/' "$srcs"
+  else
+    grep -rqs '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list && return 0
+    grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > /etc/apt/sources.list.d/contract-operator-src.list
+  fi
+  apt-get update -qq
+}
+
 apt_install() {
   [ $# -gt 0 ] || return 0
   log "apt-get install $*"
-  # `apt-get source` needs a deb-src entry; derive one from the configured Debian mirror.
-  local srcs=/etc/apt/sources.list.d/debian.sources
-  if [ -f "$srcs" ] && ! grep -q '^Types:.*deb-src' "$srcs"; then
-    sed -i 's/^Types: deb$/Types: deb deb-src/' "$srcs"
-  elif [ ! -f "$srcs" ] && [ -f /etc/apt/sources.list ] && ! grep -q '^deb-src ' /etc/apt/sources.list; then
-    grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > /etc/apt/sources.list.d/contract-operator-src.list
-  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -50,6 +56,7 @@ build() {
     need+=(golang-github-modern-go-reflect2-dev)
   command -v dpkg-source >/dev/null || need+=(dpkg-dev)
   apt_install "${need[@]}"
+  ensure_deb_src
   local W; W=$(mktemp -d "${TMPDIR:-/tmp}/co-kapi-build.XXXXXX")
   log "building kube-apiserver $K8S_VERSION in $W (first run only, ~5 min)"
   ( cd "$W"

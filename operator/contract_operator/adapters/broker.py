@@ -1,0 +1,233 @@
+"""The only code that talks to the Kafka-API broker: batched reads and `create_topics`, nothing else.
+
+Create-only is enforced by construction: this adapter never calls alter_configs,
+incremental_alter_configs, create_partitions or delete_topics, and tests assert that the
+AdminClient methods it touches are exactly the read calls and `create_topics`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
+
+from ..core.snapshot import BrokerSnapshot, CreateResult, ObservedTopic, TopicRequest
+
+log = logging.getLogger(__name__)
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+# Environment variable names; the CLI flags fall back to these (and the Helm chart sets them).
+ENV_BOOTSTRAP = "BOOTSTRAP_SERVERS"
+ENV_SECURITY_PROTOCOL = "KAFKA_SECURITY_PROTOCOL"
+ENV_SASL_MECHANISM = "KAFKA_SASL_MECHANISM"
+ENV_SASL_USERNAME = "KAFKA_SASL_USERNAME"
+ENV_SASL_PASSWORD = "KAFKA_SASL_PASSWORD"  # noqa: S105 - a variable name, not a secret
+ENV_SSL_CA_LOCATION = "KAFKA_SSL_CA_LOCATION"
+
+
+class BrokerError(Exception):
+    """The broker could not answer; the message says where and what to check."""
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """How to reach the broker. `repr` hides the password so settings can be logged safely."""
+
+    bootstrap_servers: str
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ssl_ca_location: str | None = None
+    timeout_s: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> BrokerSettings:
+        """Settings from the environment, with explicit (non-None) overrides taking precedence."""
+        values: dict[str, Any] = {
+            "bootstrap_servers": env.get(ENV_BOOTSTRAP, ""),
+            "security_protocol": env.get(ENV_SECURITY_PROTOCOL) or "PLAINTEXT",
+            "sasl_mechanism": env.get(ENV_SASL_MECHANISM) or None,
+            "sasl_username": env.get(ENV_SASL_USERNAME) or None,
+            "sasl_password": env.get(ENV_SASL_PASSWORD) or None,
+            "ssl_ca_location": env.get(ENV_SSL_CA_LOCATION) or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise BrokerError with a fix for settings that cannot work, before any connection."""
+        if not self.bootstrap_servers.strip():
+            raise BrokerError(
+                f"no broker address: pass --bootstrap-server HOST:PORT or set {ENV_BOOTSTRAP}"
+            )
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            raise BrokerError(
+                f"unknown security protocol {self.security_protocol!r}: "
+                f"use one of {', '.join(SECURITY_PROTOCOLS)}"
+            )
+        uses_sasl = self.security_protocol.startswith("SASL_")
+        if uses_sasl and not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+            raise BrokerError(
+                f"{self.security_protocol} needs a SASL mechanism, username and password "
+                f"({ENV_SASL_MECHANISM}, {ENV_SASL_USERNAME}, {ENV_SASL_PASSWORD})"
+            )
+        if self.sasl_mechanism and self.sasl_mechanism not in SASL_MECHANISMS:
+            raise BrokerError(
+                f"unknown SASL mechanism {self.sasl_mechanism!r}: "
+                f"use one of {', '.join(SASL_MECHANISMS)}"
+            )
+        if self.ssl_ca_location and not os.path.isfile(self.ssl_ca_location):
+            raise BrokerError(f"TLS CA file {self.ssl_ca_location} does not exist")
+
+    def client_config(self) -> dict[str, Any]:
+        timeout_ms = int(self.timeout_s * 1000)
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            # An operator must never create a topic by looking at it (Redpanda's default too).
+            "allow.auto.create.topics": False,
+            "socket.connection.setup.timeout.ms": min(timeout_ms, 5000),
+            "socket.timeout.ms": timeout_ms,
+            "reconnect.backoff.max.ms": 1000,
+            # librdkafka logs every failed connection attempt on its own; our errors say it once.
+            "log_level": 3,
+            "logger": log,
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+            conf["sasl.username"] = self.sasl_username
+            conf["sasl.password"] = self.sasl_password
+        if self.ssl_ca_location:
+            conf["ssl.ca.location"] = self.ssl_ca_location
+        return conf
+
+
+class Broker:
+    """Batched, create-only access to the broker. Thread-safe counters of admin requests."""
+
+    def __init__(self, settings: BrokerSettings, admin: Any | None = None) -> None:
+        self.settings = settings
+        self._admin = admin if admin is not None else AdminClient(settings.client_config())
+        self._lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    def _count(self, operation: str, error: bool = False) -> None:
+        with self._lock:
+            (self.errors if error else self.requests)[operation] += 1
+
+    def _where(self) -> str:
+        return f"broker {self.settings.bootstrap_servers} ({self.settings.security_protocol})"
+
+    def describe(self, names: Iterable[str]) -> BrokerSnapshot:
+        """Partitions, replication factor and configs of `names`, in two batched requests.
+
+        One Metadata request lists every topic (its replica lists give the replication
+        factor), then one DescribeConfigs request covers all the named topics that exist.
+        """
+        timeout = self.settings.timeout_s
+        self._count("metadata")
+        try:
+            metadata = self._admin.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            self._count("metadata", error=True)
+            raise BrokerError(
+                f"cannot reach {self._where()} within {timeout:g} s: {_reason(exc)}; "
+                "check the address, that the broker is up, and the security settings"
+            ) from exc
+        listed = {name: t for name, t in metadata.topics.items() if t.error is None}
+        wanted = sorted(set(names) & listed.keys())
+        configs = self._describe_configs(wanted) if wanted else {}
+        topics = {}
+        for name in wanted:
+            partitions = listed[name].partitions
+            replication = max((len(p.replicas) for p in partitions.values()), default=0)
+            values, dynamic = configs.get(name, ({}, frozenset()))
+            topics[name] = ObservedTopic(name, len(partitions), replication, values, dynamic)
+        return BrokerSnapshot(topics=topics, all_names=frozenset(listed))
+
+    def _describe_configs(
+        self, names: Sequence[str]
+    ) -> dict[str, tuple[dict[str, str | None], frozenset[str]]]:
+        timeout = self.settings.timeout_s
+        self._count("describe_configs")
+        futures = self._admin.describe_configs(
+            [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names],
+            request_timeout=timeout,
+        )
+        out: dict[str, tuple[dict[str, str | None], frozenset[str]]] = {}
+        for resource, future in futures.items():
+            try:
+                entries = future.result(timeout=timeout + 1)
+            except KafkaException as exc:
+                if _code(exc) == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    continue  # deleted between Metadata and DescribeConfigs: simply absent
+                self._count("describe_configs", error=True)
+                raise BrokerError(
+                    f"{self._where()} failed to describe configs of {resource.name}: {_reason(exc)}"
+                ) from exc
+            values = {k: e.value for k, e in entries.items()}
+            dynamic = frozenset(
+                k for k, e in entries.items() if e.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+            )
+            out[resource.name] = (values, dynamic)
+        return out
+
+    def create_missing(self, topics: Sequence[TopicRequest]) -> CreateResult:
+        """Create `topics` in one CreateTopics request. Existing topics are never touched."""
+        if not topics:
+            return CreateResult()
+        timeout = self.settings.timeout_s
+        self._count("create_topics")
+        futures = self._admin.create_topics(
+            [
+                NewTopic(
+                    t.name,
+                    num_partitions=t.partitions,
+                    replication_factor=t.replication_factor,
+                    config=dict(t.config),
+                )
+                for t in topics
+            ],
+            operation_timeout=timeout,
+            request_timeout=timeout,
+        )
+        created, existed, failed = set(), set(), {}
+        for name, future in futures.items():
+            try:
+                future.result(timeout=timeout + 1)
+                created.add(name)
+            except KafkaException as exc:
+                if _code(exc) == KafkaError.TOPIC_ALREADY_EXISTS:
+                    existed.add(name)
+                else:
+                    failed[name] = _reason(exc)
+            except Exception as exc:  # a timed-out future: the request never completed
+                failed[name] = f"no answer from {self._where()} within {timeout:g} s ({exc!r})"
+        if failed:
+            self._count("create_topics", error=True)
+        return CreateResult(frozenset(created), frozenset(existed), failed)
+
+
+def _code(exc: KafkaException) -> Any:
+    err = exc.args[0] if exc.args else None
+    return err.code() if isinstance(err, KafkaError) else None
+
+
+def _reason(exc: KafkaException) -> str:
+    err = exc.args[0] if exc.args else None
+    if isinstance(err, KafkaError):
+        return f"{err.name()}: {err.str()}"
+    return str(exc)

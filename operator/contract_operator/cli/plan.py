@@ -1,0 +1,213 @@
+"""`plan` (read-only) and `provision` (create-only): the planner against a real broker, for CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from contract_operator.adapters.broker import Broker, BrokerError
+from contract_operator.cli.common import add_naming_options, naming_rules
+from contract_operator.cli.connection import add_connection_options, broker_settings
+from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
+from contract_operator.core.problems import Problem, Severity
+from contract_operator.core.snapshot import CreateResult
+from contract_operator.model.loader import load_paths
+
+# plan's exit status, most severe first; CI can branch on it.
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_DRIFT = 0, 1, 2, 3
+
+PLAN_EPILOG = """\
+examples:
+  contract-operator plan examples/nodecontracts --bootstrap-server 127.0.0.1:9092
+  BOOTSTRAP_SERVERS=redpanda:9092 contract-operator plan deploy/ --format json
+
+exit status:
+  0  in sync: nothing to create, no drift
+  1  errors: invalid contracts, broken wires, conflicts, or the broker could not be read
+  2  topics would be created (run `provision`)
+  3  drift: existing topics differ from their contracts (never altered; change the
+     contract or migrate the topic)
+"""
+
+PROVISION_EPILOG = """\
+Creates the topics `plan` lists under "to create", with the declared partitions,
+replication factor and config, in one batched request. Existing topics are never altered,
+repartitioned or deleted; drift is reported, not corrected.
+
+examples:
+  contract-operator provision examples/nodecontracts --bootstrap-server 127.0.0.1:9092
+
+exit status: 0 when every missing topic was created (drift is reported, does not fail),
+1 on contract errors, a refused create, or an unreachable broker.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    for name, help_, epilog, func in (
+        ("plan", "show what would be created and what has drifted (read-only)", PLAN_EPILOG,
+         run_plan),
+        ("provision", "create the missing topics (create-only)", PROVISION_EPILOG, run_provision),
+    ):
+        parser = subparsers.add_parser(
+            name, help=help_, description=help_[0].upper() + help_[1:] + ".", epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("paths", nargs="+", metavar="PATH",
+                            help="contract.yaml files, NodeContract manifests, or directories")
+        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument(
+            "--create-subscribed", action="store_true",
+            help="also create topics that are only subscribed to (hides broken wires; off by "
+            "default)",
+        )
+        add_naming_options(parser)
+        add_connection_options(parser)
+        parser.set_defaults(func=func)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Broker, list[Any], list[Problem], PlanOptions]:
+    options = PlanOptions(rules=naming_rules(args), create_subscribed=args.create_subscribed)
+    loaded = load_paths(args.paths)
+    broker = Broker(broker_settings(args))
+    return broker, loaded.contracts, loaded.problems, options
+
+
+def _names(contracts: list[Any]) -> set[str]:
+    return {t.name for c in contracts for t in c.published} | {
+        s for c in contracts for s in c.subscribed
+    }
+
+
+def run_plan(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        broker, contracts, load_problems, options = _prepare(args)
+        snapshot = broker.describe(_names(contracts))
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    result = plan(contracts, snapshot, options)
+    problems = load_problems + list(result.problems)
+    render(result, problems, None, args.format, broker.settings.bootstrap_servers, out)
+    if any(p.is_error for p in problems):
+        return EXIT_ERROR
+    if result.to_create:
+        return EXIT_CHANGES
+    return EXIT_DRIFT if result.drifted else EXIT_OK
+
+
+def run_provision(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        broker, contracts, load_problems, options = _prepare(args)
+        snapshot = broker.describe(_names(contracts))
+        result = plan(contracts, snapshot, options)
+        outcome = broker.create_missing(result.to_create)
+        if outcome.already_existed:
+            snapshot = snapshot.merged(broker.describe(outcome.already_existed))
+        result = plan(contracts, snapshot, options, outcome=outcome)
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    problems = load_problems + list(result.problems)
+    render(result, problems, outcome, args.format, broker.settings.bootstrap_servers, out)
+    failed = bool(outcome.failed) or any(p.is_error for p in problems)
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _settings(request: Any) -> str:
+    parts = [f"partitions={request.partitions}", f"replicationFactor={request.replication_factor}"]
+    parts += [f"{k}={v}" for k, v in sorted(request.config.items())]
+    return " ".join(parts)
+
+
+def render(
+    result: Plan,
+    problems: list[Problem],
+    outcome: CreateResult | None,
+    fmt: str,
+    bootstrap: str,
+    out: TextIO,
+) -> None:
+    publishers: dict[str, list[str]] = {}
+    for cp in result.contracts:
+        for t in cp.contract.published:
+            publishers.setdefault(t.name, []).append(cp.contract.key)
+    in_sync = sorted(
+        {t.name for cp in result.contracts for t in cp.with_state(TopicState.PRESENT)
+         if t.role == "publish"}
+    )
+    if fmt == "json":
+        json.dump(
+            {
+                "broker": bootstrap,
+                "to_create": [
+                    {"name": r.name, "partitions": r.partitions,
+                     "replicationFactor": r.replication_factor, "config": dict(r.config)}
+                    for r in result.to_create
+                ],
+                "created": sorted(outcome.created) if outcome else [],
+                "already_existed": sorted(outcome.already_existed) if outcome else [],
+                "failed": dict(outcome.failed) if outcome else {},
+                "drifted": [
+                    {"contract": c.key, **t.to_dict()} for c, t in result.drifted
+                ],
+                "in_sync": in_sync,
+                "contracts": [
+                    {"contract": cp.contract.key, "source": cp.contract.source,
+                     "topics": [t.to_dict() for t in cp.topics]}
+                    for cp in result.contracts
+                ],
+                "problems": [p.to_dict() for p in problems],
+            },
+            out,
+            indent=2,
+        )
+        out.write("\n")
+        return
+
+    w = out.write
+    w(f"{len(result.contracts)} contracts against broker {bootstrap}\n")
+    if outcome is None:
+        if result.to_create:
+            w(f"\nTo create ({len(result.to_create)}):\n")
+            for r in result.to_create:
+                w(f"  + {r.name}  {_settings(r)}  ({', '.join(publishers.get(r.name, []))})\n")
+    else:
+        requested = {r.name: r for r in result.to_create}
+        if outcome.created:
+            w(f"\nCreated ({len(outcome.created)}):\n")
+            for name in sorted(outcome.created):
+                detail = _settings(requested[name]) if name in requested else ""
+                w(f"  + {name}  {detail}\n")
+        for name in sorted(outcome.already_existed):
+            w(f"  = {name} was created by someone else meanwhile; compared below\n")
+        if outcome.failed:
+            w(f"\nFailed ({len(outcome.failed)}):\n")
+            for name, reason in sorted(outcome.failed.items()):
+                w(f"  x {name}: {reason}\n")
+    if result.drifted:
+        w(f"\nDrifted ({len(result.drifted)}) - reported only, existing topics are never altered:\n")
+        for contract, topic in result.drifted:
+            w(f"  ~ {topic.name}  ({contract.key})\n")
+            for d in topic.drift:
+                w(f"      {d.field}: declared {d.declared}, actual {d.actual}\n")
+    errors = [p for p in problems if p.severity is not Severity.INFO]
+    if errors:
+        w(f"\nProblems ({len(errors)}):\n")
+        for p in sorted(errors, key=lambda p: p.severity.rank):
+            w(f"  ! {p.severity.value}: {p.message}\n")
+            if p.fix:
+                w(f"      fix: {p.fix}\n")
+    if in_sync:
+        w(f"\nIn sync ({len(in_sync)}): {', '.join(in_sync[:10])}"
+          f"{' ...' if len(in_sync) > 10 else ''}\n")
+    to_create = 0 if outcome is not None else len(result.to_create)
+    w(
+        f"\nSummary: {to_create} to create, "
+        f"{len(outcome.created) if outcome else 0} created, {len(result.drifted)} drifted, "
+        f"{len(in_sync)} in sync, "
+        f"{sum(1 for p in problems if p.is_error)} errors.\n"
+    )

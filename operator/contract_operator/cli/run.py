@@ -1,0 +1,144 @@
+"""`run`: the operator. Watches NodeContracts, creates missing topics, reports drift in status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from typing import Any
+
+import kopf
+
+from contract_operator.adapters.broker import Broker, BrokerError
+from contract_operator.adapters.kube import Kube
+from contract_operator.cli.common import UsageError, add_naming_options, naming_rules
+from contract_operator.cli.connection import add_connection_options, broker_settings
+from contract_operator.controller import metrics
+from contract_operator.controller.handlers import build_registry
+from contract_operator.controller.reconciler import Reconciler
+from contract_operator.controller.settings import (
+    ENV_HEALTH_PORT,
+    ENV_KINDS,
+    ENV_LOG_LEVEL,
+    ENV_METRICS_PORT,
+    ENV_NAMESPACES,
+    ENV_PATTERN,
+    ENV_PEERING,
+    ENV_RESYNC,
+    OperatorSettings,
+    SettingsError,
+    env_namespaces,
+    env_number,
+)
+from contract_operator.core.planner import PlanOptions
+
+log = logging.getLogger("contract_operator")
+
+EPILOG = f"""\
+Every flag falls back to an environment variable (the Helm chart sets those):
+  {ENV_NAMESPACES}  {ENV_RESYNC}  {ENV_PATTERN}  {ENV_KINDS}
+  {ENV_LOG_LEVEL}  {ENV_METRICS_PORT}  {ENV_HEALTH_PORT}  {ENV_PEERING}
+  BOOTSTRAP_SERVERS  KAFKA_SECURITY_PROTOCOL  KAFKA_SASL_*  KAFKA_SSL_CA_LOCATION
+
+examples:
+  contract-operator run --bootstrap-server 127.0.0.1:9092
+  contract-operator run --namespace agents --namespace billing --resync-seconds 30
+
+The operator never alters, repartitions or deletes an existing topic, not even when a
+NodeContract is deleted. Drift shows in `kubectl get nodecontracts` and in Events.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the operator (watch NodeContracts, create missing topics, report drift)",
+        description="Run the operator against the cluster in KUBECONFIG (or in-cluster).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "-n", "--namespace", action="append", dest="namespaces", metavar="NS",
+        help=f"watch only this namespace (repeatable; default: all, env {ENV_NAMESPACES})",
+    )
+    parser.add_argument(
+        "--resync-seconds", type=float, metavar="S",
+        help=f"re-validate against the broker every S seconds (default 60, env {ENV_RESYNC})",
+    )
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help=f"Prometheus /metrics port, 0 to disable (default 9090, env {ENV_METRICS_PORT})")
+    parser.add_argument("--health-port", type=int, metavar="PORT",
+                        help=f"/healthz port, 0 to disable (default 8080, env {ENV_HEALTH_PORT})")
+    parser.add_argument("--peering", metavar="NAME",
+                        help=f"kopf peering name for several replicas (env {ENV_PEERING}); "
+                        "default: standalone")
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help=f"(default INFO, env {ENV_LOG_LEVEL})")
+    add_naming_options(parser)
+    # The naming flags fall back to the environment too; the env is read when the parser is built.
+    env_defaults = {}
+    if os.environ.get(ENV_PATTERN):
+        env_defaults["pattern"] = os.environ[ENV_PATTERN]
+    if ENV_KINDS in os.environ:
+        env_defaults["kinds"] = os.environ[ENV_KINDS]
+    parser.set_defaults(func=run, **env_defaults)
+    add_connection_options(parser)
+
+
+def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> OperatorSettings:
+    try:
+        return OperatorSettings(
+            namespaces=tuple(args.namespaces or env_namespaces(env)),
+            resync_seconds=args.resync_seconds
+            if args.resync_seconds is not None
+            else env_number(ENV_RESYNC, 60.0, env),
+            plan_options=PlanOptions(rules=naming_rules(args)),
+            metrics_port=args.metrics_port
+            if args.metrics_port is not None
+            else int(env_number(ENV_METRICS_PORT, 9090, env)),
+            health_port=args.health_port
+            if args.health_port is not None
+            else int(env_number(ENV_HEALTH_PORT, 8080, env)),
+            peering=args.peering or env.get(ENV_PEERING) or None,
+            log_level=(args.log_level or env.get(ENV_LOG_LEVEL) or "INFO").upper(),
+        )
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = operator_settings(args)
+    if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise UsageError(f"{ENV_LOG_LEVEL}={settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR")
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    try:
+        broker = Broker(broker_settings(args))
+    except BrokerError as exc:
+        print(f"contract-operator run: error: {exc}", file=sys.stderr)
+        return 2
+    kube = Kube()
+    metrics.serve(settings.metrics_port)
+    log.info(
+        "starting: namespaces=%s resync=%ss broker=%s",
+        ",".join(settings.namespaces) or "*", settings.resync_seconds, broker.settings,
+    )
+    registry = build_registry(lambda view: Reconciler(settings, broker, kube, view))
+    asyncio.run(
+        kopf.operator(
+            registry=registry,
+            clusterwide=not settings.namespaces,
+            namespaces=settings.namespaces,
+            standalone=settings.peering is None,
+            peering_name=settings.peering,
+            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
+            if settings.health_port
+            else None,
+        )
+    )
+    return 0

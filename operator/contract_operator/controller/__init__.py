@@ -1,0 +1,1 @@
+"""The running operator: kopf handlers that feed one batching reconcile loop."""

@@ -1,0 +1,64 @@
+"""kopf wiring, kept thin: an index holds every NodeContract, events wake the reconcile loop.
+
+No finalizers and no handler-progress annotations: deleting a NodeContract is never blocked
+by the operator (and never deletes a topic), and the only writes are the loop's status patches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import kopf
+
+from ..model.contract import GROUP, PLURAL, VERSION
+from .reconciler import Reconciler, Record, record_of
+
+log = logging.getLogger(__name__)
+
+
+def build_registry(make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler]) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # No CRD/namespace scanning: the resource is known, and it would need more RBAC.
+        settings.scanning.disabled = True
+        # Our Events are posted by the loop; kopf's own per-handler log Events would be noise.
+        settings.posting.enabled = False
+        settings.watching.server_timeout = 270
+        settings.watching.client_timeout = 300
+
+    @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
+    def nodecontracts(body: kopf.Body, **_: Any) -> dict[str, Record]:
+        record = record_of(body)
+        return {record.key: record}
+
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    def changed(memo: kopf.Memo, **_: Any) -> None:
+        # kopf calls event handlers only once the index holds the initial listing.
+        memo.reconciler.wake()
+
+    @kopf.on.startup(registry=registry)
+    async def start_loop(memo: kopf.Memo, nodecontracts: kopf.Index[str, Record], **_: Any) -> None:
+        def view() -> Iterator[Record]:
+            for store in list(nodecontracts.values()):
+                yield from store
+
+        memo.reconciler = make_reconciler(view)
+        memo.loop_task = asyncio.create_task(memo.reconciler.run(), name="reconcile loop")
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_loop(memo: kopf.Memo, **_: Any) -> None:
+        task = getattr(memo, "loop_task", None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return registry

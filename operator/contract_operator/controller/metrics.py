@@ -1,0 +1,73 @@
+"""Prometheus metrics, refreshed once per reconcile cycle."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Gauge, Histogram, start_http_server
+
+from ..core.planner import Plan, TopicState
+
+if TYPE_CHECKING:
+    from ..adapters.broker import Broker
+    from ..adapters.kube import Kube
+
+TOPICS = Gauge(
+    "contract_operator_topics", "Declared topics by state (publish and subscribe roles)", ["state"]
+)
+DRIFTED = Gauge(
+    "contract_operator_drifted_topics", "Published topics drifted from the contract, by field",
+    ["field"],
+)
+BROKEN_WIRES = Gauge(
+    "contract_operator_broken_wires", "Subscriptions to topics that no contract publishes"
+)
+CONTRACTS = Gauge("contract_operator_contracts", "NodeContracts in the operator's view")
+RECONCILE = Histogram(
+    "contract_operator_reconcile_duration_seconds", "Duration of one reconcile cycle",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+ADMIN_REQUESTS = PromCounter(
+    "contract_operator_admin_requests", "Kafka admin requests made", ["operation"]
+)
+ADMIN_ERRORS = PromCounter(
+    "contract_operator_admin_errors", "Kafka admin requests that failed", ["operation"]
+)
+STATUS_WRITES = PromCounter("contract_operator_status_writes", "NodeContract status patches")
+
+# Counters are fed from the adapters' own tallies, so only the delta since the last cycle is added.
+_last: dict[str, Counter[str]] = {"requests": Counter(), "errors": Counter(), "writes": Counter()}
+
+
+def serve(port: int) -> None:
+    if port:
+        start_http_server(port)
+
+
+def observe_cycle(plan: Plan, seconds: float, broker: Broker, kube: Kube) -> None:
+    RECONCILE.observe(seconds)
+    CONTRACTS.set(len(plan.contracts))
+    states = Counter(t.state for cp in plan.contracts for t in cp.topics)
+    for state in TopicState:
+        TOPICS.labels(state.value).set(states.get(state, 0))
+    fields = Counter(d.field for _, t in plan.drifted for d in t.drift)
+    DRIFTED.clear()
+    for name, count in fields.items():
+        DRIFTED.labels(name).set(count)
+    BROKEN_WIRES.set(states.get(TopicState.ORPHANED, 0))
+    _add(ADMIN_REQUESTS, "requests", broker.requests)
+    _add(ADMIN_ERRORS, "errors", broker.errors)
+    writes = kube.writes.get("status", 0) - _last["writes"].get("status", 0)
+    if writes:
+        STATUS_WRITES.inc(writes)
+    _last["writes"] = Counter(kube.writes)
+
+
+def _add(metric: PromCounter, key: str, totals: Counter[str]) -> None:
+    for operation, total in totals.items():
+        delta = total - _last[key].get(operation, 0)
+        if delta:
+            metric.labels(operation).inc(delta)
+    _last[key] = Counter(totals)

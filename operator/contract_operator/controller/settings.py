@@ -1,0 +1,52 @@
+"""Operator settings: flags override environment variables (the Helm chart sets the latter)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..core.planner import PlanOptions
+
+ENV_NAMESPACES = "CONTRACT_OPERATOR_NAMESPACES"
+ENV_RESYNC = "CONTRACT_OPERATOR_RESYNC_SECONDS"
+ENV_PATTERN = "CONTRACT_OPERATOR_TOPIC_PATTERN"
+ENV_KINDS = "CONTRACT_OPERATOR_TOPIC_KINDS"
+ENV_LOG_LEVEL = "CONTRACT_OPERATOR_LOG_LEVEL"
+ENV_METRICS_PORT = "CONTRACT_OPERATOR_METRICS_PORT"
+ENV_HEALTH_PORT = "CONTRACT_OPERATOR_HEALTH_PORT"
+ENV_PEERING = "CONTRACT_OPERATOR_PEERING"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message names the flag and the variable."""
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    namespaces: tuple[str, ...] = ()  # empty: every namespace
+    resync_seconds: float = 60.0  # periodic re-validation, also without any CR change
+    batch_window_seconds: float = 0.2  # coalesce a burst of watch events into one cycle
+    retry_seconds: float = 5.0  # next attempt after the broker could not be reached
+    plan_options: PlanOptions = field(default_factory=PlanOptions)
+    metrics_port: int = 9090  # 0 disables the /metrics endpoint
+    health_port: int = 8080  # 0 disables kopf's /healthz endpoint
+    peering: str | None = None  # kopf peering name; None runs standalone
+    log_level: str = "INFO"
+
+
+def env_namespaces(env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    return tuple(n.strip() for n in env.get(ENV_NAMESPACES, "").split(",") if n.strip())
+
+
+def env_number(name: str, default: float, env: Mapping[str, str] = os.environ) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise SettingsError(f"{name}={raw!r} must not be negative")
+    return value

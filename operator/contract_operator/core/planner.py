@@ -1,0 +1,234 @@
+"""The decision, with no I/O: contracts + broker snapshot -> topics to create + per-contract status.
+
+The CLI (`plan`, `provision`) and the operator's reconcile loop call the same `plan()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from .drift import DriftField, drift_of
+from .naming import NamingRules, check_contract
+from .problems import Problem, Severity
+from .snapshot import BrokerSnapshot, CreateResult, TopicRequest
+from .wiring import check_wiring
+
+if TYPE_CHECKING:
+    from ..model.contract import Contract, PublishTopic
+
+
+class TopicState(str, Enum):
+    MISSING = "Missing"  # declared, absent on the broker: will be created
+    CREATED = "Created"  # created by this reconcile
+    PRESENT = "Present"  # exists and matches the declaration
+    DRIFTED = "Drifted"  # exists with other settings: reported, never altered
+    PENDING = "Pending"  # subscribed; its publisher's topic is not on the broker yet
+    ORPHANED = "Orphaned"  # subscribed; no contract publishes it (a broken wire)
+    CONFLICT = "Conflict"  # published by an older contract with other settings
+    INVALID = "Invalid"  # the name breaks the naming rules: never created
+    FAILED = "Failed"  # the broker refused to create it
+    UNKNOWN = "Unknown"  # the broker could not be asked
+
+    def __str__(self) -> str:
+        return self.value
+
+
+PUBLISH, SUBSCRIBE = "publish", "subscribe"
+
+
+@dataclass(frozen=True)
+class TopicStatus:
+    name: str
+    role: str
+    state: TopicState
+    message: str = ""
+    drift: tuple[DriftField, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"name": self.name, "role": self.role, "state": self.state.value}
+        if self.message:
+            out["message"] = self.message
+        if self.drift:
+            out["drift"] = [d.to_dict() for d in self.drift]
+        return out
+
+
+@dataclass(frozen=True)
+class ContractPlan:
+    """Everything the status of one contract is made from."""
+
+    contract: Contract
+    topics: tuple[TopicStatus, ...]
+    problems: tuple[Problem, ...]
+
+    def with_state(self, *states: TopicState) -> tuple[TopicStatus, ...]:
+        return tuple(t for t in self.topics if t.state in states)
+
+
+@dataclass(frozen=True)
+class Plan:
+    to_create: tuple[TopicRequest, ...]
+    contracts: tuple[ContractPlan, ...]
+    problems: tuple[Problem, ...]
+    broker_error: str | None = None
+
+    def for_contract(self, key: str) -> ContractPlan | None:
+        return next((c for c in self.contracts if c.contract.key == key), None)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == Severity.ERROR)
+
+    @property
+    def drifted(self) -> tuple[tuple[Contract, TopicStatus], ...]:
+        return tuple(
+            (c.contract, t) for c in self.contracts for t in c.with_state(TopicState.DRIFTED)
+        )
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    rules: NamingRules = field(default_factory=NamingRules)
+    # Creating a topic that only subscribers name would hide the broken wire, so it is opt-in.
+    create_subscribed: bool = False
+    default_partitions: int = 1
+    default_replication_factor: int = 1
+
+
+def plan(
+    contracts: Sequence[Contract],
+    snapshot: BrokerSnapshot | None,
+    options: PlanOptions | None = None,
+    *,
+    outcome: CreateResult | None = None,
+    broker_error: str | None = None,
+) -> Plan:
+    """Decide what to create and what each contract's topics look like.
+
+    `snapshot` is None when the broker could not be read (`broker_error` says why): topics
+    are then Unknown and nothing is created. `outcome` is the result of creating the previous
+    plan's `to_create`, so the caller can re-plan after provisioning without re-reading.
+    """
+    options = options or PlanOptions()
+    outcome = outcome or CreateResult()
+    naming = {c.key: tuple(check_contract(c, options.rules)) for c in contracts}
+    invalid = {
+        (key, p.topic): p
+        for key, problems in naming.items()
+        for p in problems
+        if p.severity == Severity.ERROR and p.topic
+    }
+    published = {t.name for c in contracts for t in c.spec.event_bus.publish_topics}
+    wiring = check_wiring(
+        contracts, known_topics=(snapshot.all_names - published) if snapshot else ()
+    )
+    losers = {(k, c.topic): c.winner for c in wiring.conflicts for k in c.losers}
+    broken = {(w.contract, w.topic): w for w in wiring.broken_wires}
+    wiring_problems = tuple(wiring.problems())
+    publishers = _publishers(contracts, invalid, losers)
+
+    to_create: dict[str, TopicRequest] = {}
+
+    def observe(name: str) -> tuple[TopicState, str]:
+        """State of a topic that should exist, for anyone who names it."""
+        if name in outcome.failed:
+            return TopicState.FAILED, f"the broker refused to create it: {outcome.failed[name]}"
+        if name in outcome.created:
+            return TopicState.CREATED, ""
+        if snapshot is None:
+            return TopicState.UNKNOWN, broker_error or "the broker could not be read"
+        return (TopicState.PRESENT, "") if snapshot.get(name) else (TopicState.MISSING, "")
+
+    results = []
+    for contract in contracts:
+        key = contract.key
+        topics: list[TopicStatus] = []
+        for pub in contract.spec.event_bus.publish_topics:
+            topics.append(_publish_status(key, pub, invalid, losers, snapshot, observe, to_create))
+        for sub in contract.spec.event_bus.subscribe_topics:
+            if (key, sub) in invalid:
+                topics.append(
+                    TopicStatus(sub, SUBSCRIBE, TopicState.INVALID, invalid[key, sub].message)
+                )
+            elif (key, sub) in broken:
+                state, message = TopicState.ORPHANED, broken[key, sub].reason
+                if options.create_subscribed and (snapshot is None or not snapshot.get(sub)):
+                    state, extra = observe(sub)
+                    if state is TopicState.MISSING:
+                        to_create.setdefault(
+                            sub,
+                            TopicRequest(
+                                sub, options.default_partitions, options.default_replication_factor
+                            ),
+                        )
+                    message = f"{message} (created on request: no contract publishes it)"
+                topics.append(TopicStatus(sub, SUBSCRIBE, state, message))
+            else:
+                state, message = observe(sub)
+                if state is TopicState.MISSING:
+                    owner = publishers.get(sub, "its publisher")
+                    state, message = TopicState.PENDING, f"waiting for {owner} to create it"
+                topics.append(TopicStatus(sub, SUBSCRIBE, state, message))
+        own_problems = naming[key] + tuple(p for p in wiring_problems if p.contract == key)
+        results.append(ContractPlan(contract, tuple(topics), own_problems))
+
+    problems = tuple(p for ps in naming.values() for p in ps) + wiring_problems
+    return Plan(tuple(to_create.values()), tuple(results), problems, broker_error)
+
+
+def _publishers(
+    contracts: Sequence[Contract],
+    invalid: Mapping[tuple[str, str], Problem],
+    losers: Mapping[tuple[str, str], str],
+) -> dict[str, str]:
+    """Topic name -> key of the contract whose declaration counts."""
+    owners: dict[str, str] = {}
+    for c in contracts:
+        for t in c.spec.event_bus.publish_topics:
+            if (c.key, t.name) not in invalid and (c.key, t.name) not in losers:
+                owners.setdefault(t.name, c.key)
+    return owners
+
+
+def _publish_status(
+    key: str,
+    pub: PublishTopic,
+    invalid: Mapping[tuple[str, str], Problem],
+    losers: Mapping[tuple[str, str], str],
+    snapshot: BrokerSnapshot | None,
+    observe: Callable[[str], tuple[TopicState, str]],
+    to_create: dict[str, TopicRequest],
+) -> TopicStatus:
+    name = pub.name
+    if (key, name) in invalid:
+        return TopicStatus(name, PUBLISH, TopicState.INVALID, invalid[key, name].message)
+    if (key, name) in losers:
+        return TopicStatus(
+            name,
+            PUBLISH,
+            TopicState.CONFLICT,
+            f"{losers[key, name]} declared this topic first with other settings; "
+            "this declaration is ignored until it matches or the topic is renamed",
+        )
+    state, message = observe(name)
+    if state is TopicState.MISSING:
+        to_create.setdefault(
+            name, TopicRequest(name, pub.partitions, pub.replication_factor, dict(pub.config))
+        )
+        return TopicStatus(name, PUBLISH, state, "will be created")
+    observed = snapshot.get(name) if snapshot and state is TopicState.PRESENT else None
+    if observed is not None:
+        drift = drift_of(pub, observed)
+        if drift:
+            return TopicStatus(
+                name,
+                PUBLISH,
+                TopicState.DRIFTED,
+                "; ".join(str(d) for d in drift)
+                + " (reported only: existing topics are never altered)",
+                drift,
+            )
+    return TopicStatus(name, PUBLISH, state, message)

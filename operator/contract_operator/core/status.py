@@ -1,0 +1,255 @@
+"""A contract's desired `.status`, built from its plan: conditions by Kubernetes conventions.
+
+Pure: the caller passes the previous status and the clock, so lastTransitionTime moves only
+when a condition's status flips, and an unchanged status compares equal (no write needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState
+from .problems import Severity
+
+READY, PROVISIONED, DRIFTED, WIRED = "Ready", "Provisioned", "Drifted", "Wired"
+CONDITION_TYPES = (READY, PROVISIONED, DRIFTED, WIRED)
+TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+MAX_MESSAGE = 1024  # keeps status objects and `kubectl get -o wide` readable
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str
+    message: str
+
+
+def _names(items: Sequence[Any], limit: int = 3) -> str:
+    names = [i.name for i in items]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[Condition, ...]:
+    """The four conditions of one contract, each with a message that says what to do."""
+    pubs = [t for t in cp.topics if t.role == PUBLISH]
+    subs = [t for t in cp.topics if t.role == SUBSCRIBE]
+    by_state = {s: [t for t in pubs if t.state is s] for s in TopicState}
+
+    if broker_error:
+        provisioned = Condition(
+            PROVISIONED,
+            UNKNOWN,
+            "BrokerUnavailable",
+            f"{broker_error}. Topics are created as soon as the broker answers.",
+        )
+    elif by_state[TopicState.INVALID]:
+        provisioned = Condition(
+            PROVISIONED,
+            FALSE,
+            "InvalidTopicName",
+            f"{_names(by_state[TopicState.INVALID])} break the naming rules and are not created: "
+            f"{by_state[TopicState.INVALID][0].message}",
+        )
+    elif by_state[TopicState.FAILED]:
+        failed = by_state[TopicState.FAILED]
+        provisioned = Condition(
+            PROVISIONED, FALSE, "CreateFailed", f"{_names(failed)}: {failed[0].message}"
+        )
+    elif by_state[TopicState.CONFLICT]:
+        conflict = by_state[TopicState.CONFLICT]
+        provisioned = Condition(
+            PROVISIONED, FALSE, "TopicConflict", f"{_names(conflict)}: {conflict[0].message}"
+        )
+    elif by_state[TopicState.MISSING]:
+        provisioned = Condition(
+            PROVISIONED,
+            FALSE,
+            "TopicsMissing",
+            f"{_names(by_state[TopicState.MISSING])} will be created",
+        )
+    elif by_state[TopicState.CREATED]:
+        provisioned = Condition(
+            PROVISIONED, TRUE, "TopicsCreated", f"created {_names(by_state[TopicState.CREATED])}"
+        )
+    else:
+        provisioned = Condition(
+            PROVISIONED,
+            TRUE,
+            "TopicsPresent",
+            f"all {len(pubs)} published topics exist" if pubs else "publishes no topics",
+        )
+
+    drifted_topics = by_state[TopicState.DRIFTED]
+    if broker_error:
+        drifted = Condition(DRIFTED, UNKNOWN, "BrokerUnavailable", "drift cannot be checked")
+    elif drifted_topics:
+        first = drifted_topics[0]
+        detail = "; ".join(str(d) for d in first.drift)
+        drifted = Condition(
+            DRIFTED,
+            TRUE,
+            "ConfigDrift",
+            f"{_names(drifted_topics)} differ from the contract ({first.name}: {detail}). "
+            "Existing topics are never altered: change the contract to match, or migrate the topic.",
+        )
+    else:
+        drifted = Condition(DRIFTED, FALSE, "InSync", "existing topics match the contract")
+
+    orphaned = [t for t in subs if t.state is TopicState.ORPHANED]
+    bad_subs = [t for t in subs if t.state is TopicState.INVALID]
+    if orphaned:
+        wired = Condition(WIRED, FALSE, "BrokenWire", orphaned[0].message)
+    elif bad_subs:
+        wired = Condition(WIRED, FALSE, "InvalidTopicName", bad_subs[0].message)
+    else:
+        wired = Condition(
+            WIRED,
+            TRUE,
+            "AllPublished",
+            f"all {len(subs)} subscriptions have a publisher"
+            if subs
+            else "subscribes to no topics",
+        )
+
+    errors = [p for p in cp.problems if p.severity == Severity.ERROR and not p.topic]
+    for cond in (provisioned, drifted, wired):
+        healthy = cond.status == (FALSE if cond.type == DRIFTED else TRUE)
+        if not healthy:
+            ready = Condition(
+                READY, FALSE if cond.status != UNKNOWN else UNKNOWN, cond.reason, cond.message
+            )
+            break
+    else:
+        if errors:
+            ready = Condition(READY, FALSE, "InvalidContract", errors[0].message)
+        else:
+            ready = Condition(
+                READY, TRUE, "Ready", "topics exist, match the contract, and are wired"
+            )
+    return tuple(
+        Condition(c.type, c.status, c.reason, c.message[:MAX_MESSAGE])
+        for c in (ready, provisioned, drifted, wired)
+    )
+
+
+def desired_status(
+    cp: ContractPlan,
+    previous: Mapping[str, Any] | None,
+    *,
+    generation: int | None,
+    now: str,
+    broker_error: str | None = None,
+) -> dict[str, Any]:
+    """The full `.status` to hold; lastTransitionTime is kept from `previous` unless it flipped."""
+    before = {c.get("type"): c for c in (previous or {}).get("conditions") or []}
+    conditions = []
+    for cond in conditions_for(cp, broker_error):
+        old = before.get(cond.type)
+        flipped = old is None or old.get("status") != cond.status
+        entry: dict[str, Any] = {
+            "type": cond.type,
+            "status": cond.status,
+            "reason": cond.reason,
+            "message": cond.message,
+            "lastTransitionTime": now if flipped else old.get("lastTransitionTime", now),
+        }
+        if generation is not None:
+            entry["observedGeneration"] = generation
+        conditions.append(entry)
+    pubs = [t for t in cp.topics if t.role == PUBLISH]
+    status: dict[str, Any] = {
+        "conditions": conditions,
+        "topics": [t.to_dict() for t in cp.topics],
+        "publishCount": len(pubs),
+        "subscribeCount": len(cp.topics) - len(pubs),
+        "driftedCount": sum(t.state is TopicState.DRIFTED for t in pubs),
+        "brokenWires": sum(t.state is TopicState.ORPHANED for t in cp.topics),
+    }
+    if generation is not None:
+        status["observedGeneration"] = generation
+    return status
+
+
+def needs_write(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
+    """True when the stored status differs from `desired` in anything but timestamps."""
+    if not previous:
+        return True
+    return _comparable(previous) != _comparable(desired)
+
+
+def _comparable(status: Mapping[str, Any]) -> dict[str, Any]:
+    keys = (
+        "conditions",
+        "topics",
+        "publishCount",
+        "subscribeCount",
+        "driftedCount",
+        "brokenWires",
+        "observedGeneration",
+    )
+    out = {k: status.get(k) for k in keys}
+    out["conditions"] = [
+        {k: v for k, v in c.items() if k != "lastTransitionTime"}
+        for c in status.get("conditions") or []
+    ]
+    return out
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change worth a Kubernetes Event."""
+
+    type: str  # "Normal" | "Warning"
+    reason: str
+    message: str
+
+
+def transitions(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[Transition]:
+    """Events for what changed between two statuses: flips of conditions and topics created.
+
+    A first status (no previous) reports only what is wrong, not "fixed" or "resolved".
+    """
+    before = {c["type"]: c for c in (previous or {}).get("conditions") or []}
+    after = {c["type"]: c for c in desired.get("conditions") or []}
+    out: list[Transition] = []
+
+    def flipped(kind: str) -> tuple[str | None, str]:
+        old = before.get(kind, {}).get("status")
+        new = after[kind]["status"]
+        return (old, new) if old != new else (new, new)
+
+    old, new = flipped(PROVISIONED)
+    if old != new:
+        cond = after[PROVISIONED]
+        if new == UNKNOWN:
+            out.append(Transition("Warning", cond["reason"], cond["message"]))
+        elif new == FALSE and cond["reason"] != "TopicsMissing":
+            out.append(Transition("Warning", cond["reason"], cond["message"]))
+        elif old == UNKNOWN and new == TRUE:
+            out.append(Transition("Normal", "BrokerAvailable", "the broker answers again"))
+
+    old, new = flipped(DRIFTED)
+    if old != new and new == TRUE:
+        out.append(Transition("Warning", "DriftDetected", after[DRIFTED]["message"]))
+    elif old == TRUE and new == FALSE:
+        out.append(
+            Transition("Normal", "DriftResolved", "existing topics match the contract again")
+        )
+
+    old, new = flipped(WIRED)
+    if old != new and new == FALSE:
+        out.append(Transition("Warning", after[WIRED]["reason"], after[WIRED]["message"]))
+    elif old == FALSE and new == TRUE:
+        out.append(Transition("Normal", "WireFixed", after[WIRED]["message"]))
+
+    was_created = {
+        t["name"] for t in (previous or {}).get("topics") or [] if t.get("state") == "Created"
+    }
+    for topic in desired.get("topics") or []:
+        if topic.get("state") == "Created" and topic["name"] not in was_created:
+            out.append(Transition("Normal", "TopicCreated", f"created topic {topic['name']}"))
+    return out
