@@ -65,7 +65,7 @@ helm upgrade --install contract-operator helm/contract-operator \
   --wait --timeout 3m
 
 # The examples name their own namespaces; create those first.
-for ns in $(grep -hE '^\s+namespace:' examples/nodecontracts/*.yaml | awk '{print $2}' | sort -u); do
+for ns in $(grep -ohE 'namespace: *[a-z0-9-]+' examples/nodecontracts/*.yaml | awk '{print $2}' | sort -u); do
   kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
 done
 kubectl apply -f examples/nodecontracts/

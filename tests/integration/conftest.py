@@ -26,6 +26,8 @@ CRD_PATH = ROOT / "crds" / "nodecontract.yaml"
 
 @dataclass(frozen=True)
 class Testbed:
+    __test__ = False  # a fixture value, not a test class
+
     kubeconfig: str
     bootstrap_servers: str
 

@@ -149,7 +149,8 @@ def plan(
         for pub in contract.spec.event_bus.publish_topics:
             topics.append(_publish_status(key, pub, invalid, losers, snapshot, observe, to_create))
         for sub in contract.spec.event_bus.subscribe_topics:
-            if (key, sub) in invalid:
+            # A broken wire outranks a bad name: its "did you mean" is the fix the user needs.
+            if (key, sub) in invalid and (key, sub) not in broken:
                 topics.append(
                     TopicStatus(sub, SUBSCRIBE, TopicState.INVALID, invalid[key, sub].message)
                 )

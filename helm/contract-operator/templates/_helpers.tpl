@@ -1,0 +1,78 @@
+{{/* Names, labels and the RBAC rules shared by the templates. */}}
+
+{{- define "contract-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "contract-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Cluster-scoped objects carry the release namespace: two releases with the same name in
+different namespaces must not share (or overwrite) one ClusterRole. */}}
+{{- define "contract-operator.clusterName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "contract-operator.fullname" .) }}
+{{- end }}
+
+{{- define "contract-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "contract-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "contract-operator.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "contract-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "contract-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "contract-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "contract-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* kopf replicas do not know about each other unless they share a peering object. */}}
+{{- define "contract-operator.peering" -}}
+{{- if gt (int .Values.replicas) 1 }}true{{ end }}
+{{- end }}
+
+{{- define "contract-operator.peeringName" -}}
+{{- include "contract-operator.fullname" . }}
+{{- end }}
+
+{{/* Everything the operator does against the Kubernetes API, and nothing else. No finalizers,
+namespaces, CRDs or Secrets: kopf's scanning is off and broker secrets arrive via env/volumes.
+Argument: a dict with "root" (the chart context) and "clusterwide" (bool). */}}
+{{- define "contract-operator.rules" -}}
+- apiGroups: ["eventbus.dev"]
+  resources: ["nodecontracts"]
+  # patch: kopf keeps its last-handled state in annotations.
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["eventbus.dev"]
+  resources: ["nodecontracts/status"]
+  verbs: ["get", "patch"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- if include "contract-operator.peering" .root }}
+- apiGroups: ["kopf.dev"]
+  resources: [{{ ternary "clusterkopfpeerings" "kopfpeerings" .clusterwide | quote }}]
+  verbs: ["get", "list", "watch", "patch"]
+{{- end }}
+{{- end }}

@@ -1,0 +1,1 @@
+"""Pure rules over contracts: naming, wiring and the problems they report. No I/O."""

@@ -1,0 +1,120 @@
+"""crds/nodecontract.yaml on the real apiserver: it admits exactly what the model accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from contract_operator.model.contract import Contract, ContractError
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP, VERSION, PLURAL = "eventbus.dev", "v1alpha1", "nodecontracts"
+
+
+def body(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "NodeContract",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def admit(kube: client.ApiClient, namespace: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The object as the apiserver would store it (dry run), or None when it is refused."""
+    api = client.CustomObjectsApi(kube)
+    try:
+        return api.create_namespaced_custom_object(  # type: ignore[no-any-return]
+            GROUP, VERSION, namespace, PLURAL, obj, dry_run="All"
+        )
+    except client.ApiException as exc:
+        assert exc.status == 422, exc.body  # Invalid: anything else is a broken test
+        return None
+
+
+def model_accepts(obj: dict[str, Any]) -> bool:
+    try:
+        Contract.from_manifest(obj, "test")
+    except ContractError:
+        return False
+    return True
+
+
+TOPIC = "onex.evt.router.routing-complete.v1"
+
+
+def pub(**topic: Any) -> dict[str, Any]:
+    return {"node": "router", "eventBus": {"publishTopics": [{"name": TOPIC, **topic}]}}
+
+
+def sub(*names: str) -> dict[str, Any]:
+    return {"node": "router", "eventBus": {"subscribeTopics": list(names)}}
+
+
+CASES: dict[str, dict[str, Any]] = {
+    "minimal": {"node": "router", "eventBus": {}},
+    "full": pub(partitions=6, replicationFactor=3, config={"retention.ms": "604800000"}),
+    "config integer": pub(config={"retention.ms": 604800000}),
+    "three dots": sub("..."),
+    "dot": sub("."),
+    "dot dot": sub(".."),
+    "250 chars": sub("a" * 250),
+    "space": sub("a b"),
+    "uppercase node": {"node": "Router", "eventBus": {}},
+    "no eventBus": {"node": "router"},
+    "zero partitions": pub(partitions=0),
+    "string partitions": pub(partitions="6"),
+    "boolean config": pub(config={"x": True}),
+    "duplicate publish": {
+        "node": "router",
+        "eventBus": {"publishTopics": [{"name": TOPIC}, {"name": TOPIC, "partitions": 2}]},
+    },
+    "duplicate subscribe": sub("a", "a"),
+    "too many subscriptions": sub(*[f"t{i}" for i in range(1001)]),
+}
+
+
+@pytest.mark.parametrize("spec", CASES.values(), ids=CASES.keys())
+def test_apiserver_and_model_agree(
+    kube: client.ApiClient, nodecontract_crd: dict[str, Any], namespace: str, spec: dict[str, Any]
+) -> None:
+    obj = body("case", spec)
+    assert (admit(kube, namespace, obj) is not None) == model_accepts(obj)
+
+
+def test_defaults_are_applied_and_unknown_fields_pruned(
+    kube: client.ApiClient, nodecontract_crd: dict[str, Any], namespace: str
+) -> None:
+    spec = {
+        "node": "router",
+        "eventBus": {"publishTopics": [{"name": TOPIC, "replicationFactr": 3}]},
+    }
+    stored = admit(kube, namespace, body("defaults", spec))
+    assert stored is not None
+    assert stored["spec"]["eventBus"]["publishTopics"] == [
+        {"name": TOPIC, "partitions": 1, "replicationFactor": 1}
+    ]
+
+
+def test_example_manifests_are_admitted(
+    kube: client.ApiClient, nodecontract_crd: dict[str, Any], namespace: str
+) -> None:
+    for path in sorted((ROOT / "examples" / "nodecontracts").glob("*.yaml")):
+        obj = yaml.safe_load(path.read_text())
+        obj["metadata"]["namespace"] = namespace
+        assert admit(kube, namespace, obj) is not None, path
+
+
+def test_printer_columns_are_served(
+    kube: client.ApiClient, nodecontract_crd: dict[str, Any]
+) -> None:
+    crd = client.ApiextensionsV1Api(kube).read_custom_resource_definition(
+        "nodecontracts.eventbus.dev"
+    )
+    columns = [c.name for c in crd.spec.versions[0].additional_printer_columns]
+    assert columns[:5] == ["Node", "Topics", "Ready", "Drifted", "Wired"]
+    assert crd.spec.names.short_names == ["nc"]

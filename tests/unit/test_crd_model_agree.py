@@ -1,0 +1,219 @@
+"""crds/nodecontract.yaml and the pydantic model must accept and reject exactly the same specs."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from openapi_schema_validator import OAS30Validator
+
+from contract_operator.model import contract as model
+from contract_operator.model.contract import Contract, ContractError
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD = yaml.safe_load((ROOT / "crds" / "nodecontract.yaml").read_text())
+(VERSION,) = CRD["spec"]["versions"]
+SCHEMA = VERSION["schema"]["openAPIV3Schema"]
+SPEC = SCHEMA["properties"]["spec"]
+EVENT_BUS = SPEC["properties"]["eventBus"]
+PUBLISH = EVENT_BUS["properties"]["publishTopics"]
+SUBSCRIBE = EVENT_BUS["properties"]["subscribeTopics"]
+TOPIC = PUBLISH["items"]
+
+
+def test_crd_names_and_version_are_the_public_ones() -> None:
+    names = CRD["spec"]["names"]
+    assert (CRD["spec"]["group"], VERSION["name"]) == (model.GROUP, model.VERSION)
+    assert model.API_VERSION == "eventbus.dev/v1alpha1"
+    assert CRD["metadata"]["name"] == f"{model.PLURAL}.{model.GROUP}"
+    assert (names["kind"], names["plural"], names["shortNames"]) == (
+        model.KIND,
+        model.PLURAL,
+        ["nc"],
+    )
+    assert CRD["spec"]["scope"] == "Namespaced"
+    assert VERSION["served"] and VERSION["storage"] and VERSION["subresources"] == {"status": {}}
+
+
+def test_model_constants_equal_the_crd_values() -> None:
+    name = TOPIC["properties"]["name"]
+    assert name["pattern"] == model.TOPIC_NAME_PATTERN
+    assert SUBSCRIBE["items"]["pattern"] == model.TOPIC_NAME_PATTERN
+    assert name["maxLength"] == SUBSCRIBE["items"]["maxLength"] == model.TOPIC_NAME_MAX_LENGTH
+    assert SPEC["properties"]["node"]["pattern"] == model.NODE_PATTERN
+    assert SPEC["properties"]["node"]["maxLength"] == model.NODE_MAX_LENGTH
+    assert TOPIC["properties"]["partitions"]["minimum"] == model.MIN_PARTITIONS
+    assert TOPIC["properties"]["replicationFactor"]["minimum"] == model.MIN_REPLICATION_FACTOR
+    assert PUBLISH["maxItems"] == model.MAX_PUBLISH_TOPICS
+    assert SUBSCRIBE["maxItems"] == model.MAX_SUBSCRIBE_TOPICS
+    assert TOPIC["properties"]["config"]["maxProperties"] == model.MAX_CONFIG_ENTRIES
+    assert set(SPEC["required"]) == {"node", "eventBus"}
+    assert TOPIC["required"] == ["name"]
+
+
+def test_defaults_agree() -> None:
+    topic = model.PublishTopic.model_validate({"name": "a"})
+    assert TOPIC["properties"]["partitions"]["default"] == topic.partitions
+    assert TOPIC["properties"]["replicationFactor"]["default"] == topic.replication_factor
+
+
+def test_list_semantics_reject_duplicates_at_admission() -> None:
+    assert PUBLISH["x-kubernetes-list-type"] == "map"
+    assert PUBLISH["x-kubernetes-list-map-keys"] == ["name"]
+    assert SUBSCRIBE["x-kubernetes-list-type"] == "set"
+
+
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for v in node.values() for p in _patterns(v)]
+    if isinstance(node, list):
+        return [p for v in node for p in _patterns(v)]
+    return []
+
+
+def test_crd_patterns_are_re2_compatible() -> None:
+    # The apiserver compiles patterns with Go's RE2: no lookarounds, no backreferences.
+    patterns = _patterns(SCHEMA)
+    assert len(patterns) == 3
+    for pattern in patterns:
+        assert not re.search(r"\(\?[=!<]|\\[1-9]", pattern), pattern
+
+
+# --- Accept/reject table, fed to both the model and an emulation of the apiserver. ----------
+
+
+def _drop_nulls(value: Any) -> Any:
+    """The apiserver drops null fields (none is nullable) before validation."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _list_types_ok(schema: dict[str, Any], value: Any) -> bool:
+    """x-kubernetes-list-type set/map uniqueness, which OpenAPI validators do not know."""
+    if isinstance(value, list):
+        kind = schema.get("x-kubernetes-list-type")
+        if kind == "set" and len({repr(v) for v in value}) != len(value):
+            return False
+        if kind == "map":
+            keys = [tuple(v.get(k) for k in schema["x-kubernetes-list-map-keys"]) for v in value]
+            if len(set(keys)) != len(keys):
+                return False
+        return all(_list_types_ok(schema.get("items", {}), v) for v in value)
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        return all(_list_types_ok(props.get(k, {}), v) for k, v in value.items())
+    return True
+
+
+def crd_accepts(spec: dict[str, Any]) -> bool:
+    spec = _drop_nulls(copy.deepcopy(spec))
+    return OAS30Validator(SPEC).is_valid(spec) and _list_types_ok(SPEC, spec)
+
+
+def model_accepts(spec: dict[str, Any]) -> bool:
+    obj = {
+        "apiVersion": "eventbus.dev/v1alpha1",
+        "kind": "NodeContract",
+        "metadata": {"name": "n", "namespace": "agents"},
+        "spec": copy.deepcopy(spec),
+    }
+    try:
+        Contract.from_manifest(obj, "table")
+    except ContractError:
+        return False
+    return True
+
+
+def bus(**event_bus: Any) -> dict[str, Any]:
+    return {"node": "router", "eventBus": event_bus}
+
+
+def pub(**topic: Any) -> dict[str, Any]:
+    return bus(publishTopics=[{"name": "onex.evt.router.routing-complete.v1", **topic}])
+
+
+def sub(*names: Any) -> dict[str, Any]:
+    return bus(subscribeTopics=list(names))
+
+
+GOOD = {
+    "minimal": bus(),
+    "full": pub(partitions=6, replicationFactor=3, config={"retention.ms": "604800000"}),
+    "config integer": pub(config={"retention.ms": 604800000}),
+    "three dots": sub("..."),
+    "leading dot": sub(".internal"),
+    "249 chars": sub("a" * 249),
+    "mixed case legacy name": sub("Legacy_Topic-1"),
+    "null list": bus(subscribeTopics=None),
+    "null partitions": pub(partitions=None),
+    "max subscriptions": sub(*[f"t{i}" for i in range(model.MAX_SUBSCRIBE_TOPICS)]),
+    "max config": pub(config={f"k{i}": "v" for i in range(model.MAX_CONFIG_ENTRIES)}),
+    "63 char node": {"node": "a" * 63, "eventBus": {}},
+}
+
+BAD = {
+    "no node": {"eventBus": {}},
+    "no eventBus": {"node": "router"},
+    "uppercase node": {"node": "Router", "eventBus": {}},
+    "node ends with dash": {"node": "router-", "eventBus": {}},
+    "64 char node": {"node": "a" * 64, "eventBus": {}},
+    "topic without name": bus(publishTopics=[{"partitions": 3}]),
+    "dot": sub("."),
+    "dot dot": sub(".."),
+    "empty name": sub(""),
+    "space in name": sub("routing complete"),
+    "slash in name": sub("a/b"),
+    "250 chars": sub("a" * 250),
+    "zero partitions": pub(partitions=0),
+    "zero replication factor": pub(replicationFactor=0),
+    "string partitions": pub(partitions="6"),
+    "boolean partitions": pub(partitions=True),
+    "float partitions": pub(partitions=1.5),
+    "boolean config value": pub(config={"unclean.leader.election.enable": False}),
+    "list config value": pub(config={"a": ["b"]}),
+    "config is a list": pub(config=["retention.ms"]),
+    "too many config entries": pub(
+        config={f"k{i}": "v" for i in range(model.MAX_CONFIG_ENTRIES + 1)}
+    ),
+    "duplicate publish": bus(publishTopics=[{"name": "a"}, {"name": "a", "partitions": 2}]),
+    "duplicate subscribe": sub("a", "a"),
+    "too many subscriptions": sub(*[f"t{i}" for i in range(model.MAX_SUBSCRIBE_TOPICS + 1)]),
+    "too many publications": bus(
+        publishTopics=[{"name": f"t{i}"} for i in range(model.MAX_PUBLISH_TOPICS + 1)]
+    ),
+    "subscription is a number": sub(42),
+    "subscribeTopics is a string": bus(subscribeTopics="a"),
+}
+
+
+@pytest.mark.parametrize("spec", GOOD.values(), ids=GOOD.keys())
+def test_both_accept(spec: dict[str, Any]) -> None:
+    assert (crd_accepts(spec), model_accepts(spec)) == (True, True)
+
+
+@pytest.mark.parametrize("spec", BAD.values(), ids=BAD.keys())
+def test_both_reject(spec: dict[str, Any]) -> None:
+    assert (crd_accepts(spec), model_accepts(spec)) == (False, False)
+
+
+def test_unknown_fields_are_the_one_deliberate_difference() -> None:
+    # The apiserver prunes unknown fields silently; the model rejects them so that a typo
+    # such as replicationFactr fails in CI instead of vanishing at apply time.
+    spec = pub(replicationFactr=3)
+    assert (crd_accepts(spec), model_accepts(spec)) == (True, False)
+
+
+def test_example_manifests_are_valid_for_the_crd() -> None:
+    for path in sorted((ROOT / "examples" / "nodecontracts").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        assert doc["apiVersion"] == f"{CRD['spec']['group']}/{VERSION['name']}"
+        assert doc["metadata"]["namespace"] == "agents"
+        assert crd_accepts(doc["spec"]), path

@@ -1,0 +1,96 @@
+from contract_operator.core.planner import plan
+from contract_operator.core.snapshot import CreateResult
+from contract_operator.core.status import (
+    conditions_for,
+    desired_status,
+    needs_write,
+    transitions,
+)
+
+from .factories import broker, contract, observed
+
+DONE = "onex.evt.router.routing-complete.v1"
+T0, T1 = "2026-11-21T10:00:00Z", "2026-11-21T10:05:00Z"
+
+
+def conds(cp, **kw):
+    return {c.type: (c.status, c.reason) for c in conditions_for(cp, **kw)}
+
+
+def test_healthy_contract_is_ready() -> None:
+    cp = plan([contract("router", publish=[DONE])], broker(observed(DONE))).contracts[0]
+    assert conds(cp) == {
+        "Ready": ("True", "Ready"),
+        "Provisioned": ("True", "TopicsPresent"),
+        "Drifted": ("False", "InSync"),
+        "Wired": ("True", "AllPublished"),
+    }
+
+
+def test_drift_makes_contract_not_ready_and_says_what_to_do() -> None:
+    cp = plan([contract("router", publish=[{"name": DONE, "partitions": 6}])],
+              broker(observed(DONE, 3))).contracts[0]
+    (drifted,) = [c for c in conditions_for(cp) if c.type == "Drifted"]
+    assert (drifted.status, drifted.reason) == ("True", "ConfigDrift")
+    assert "partitions declared 6, actual 3" in drifted.message
+    assert "never altered" in drifted.message
+    assert conds(cp)["Ready"] == ("False", "ConfigDrift")
+
+
+def test_broken_wire_sets_wired_false_with_suggestion() -> None:
+    contracts = [contract("router", publish=[DONE]),
+                 contract("notifier", subscribe=["onex.evt.router.routing_complete.v1"])]
+    cp = plan(contracts, broker(observed(DONE))).for_contract("agents/notifier")
+    (wired,) = [c for c in conditions_for(cp) if c.type == "Wired"]
+    assert (wired.status, wired.reason) == ("False", "BrokenWire")
+    assert DONE in wired.message
+
+
+def test_broker_unavailable_is_unknown_not_false() -> None:
+    cp = plan([contract("router", publish=[DONE])], None, broker_error="down").contracts[0]
+    got = conds(cp, broker_error="cannot reach broker")
+    assert got["Provisioned"] == ("Unknown", "BrokerUnavailable")
+    assert got["Ready"] == ("Unknown", "BrokerUnavailable")
+
+
+def test_last_transition_time_changes_only_when_status_flips() -> None:
+    cp = plan([contract("router", publish=[DONE])], broker(observed(DONE))).contracts[0]
+    first = desired_status(cp, None, generation=1, now=T0)
+    again = desired_status(cp, first, generation=1, now=T1)
+    assert [c["lastTransitionTime"] for c in again["conditions"]] == [T0] * 4
+    assert not needs_write(first, again)
+    drifted_cp = plan([contract("router", publish=[{"name": DONE, "partitions": 2}])],
+                      broker(observed(DONE))).contracts[0]
+    flipped = desired_status(drifted_cp, first, generation=2, now=T1)
+    by_type = {c["type"]: c["lastTransitionTime"] for c in flipped["conditions"]}
+    assert by_type["Drifted"] == T1 and by_type["Wired"] == T0
+    assert needs_write(first, flipped)
+
+
+def test_status_carries_generation_topics_and_counts() -> None:
+    cp = plan([contract("router", publish=[{"name": DONE, "partitions": 6}])],
+              broker(observed(DONE, 3))).contracts[0]
+    status = desired_status(cp, None, generation=4, now=T0)
+    assert status["observedGeneration"] == 4
+    assert all(c["observedGeneration"] == 4 for c in status["conditions"])
+    assert status["driftedCount"] == 1 and status["publishCount"] == 1
+    assert status["topics"][0]["drift"] == [{"field": "partitions", "declared": "6", "actual": "3"}]
+
+
+def test_transitions_report_created_topics_and_flips_once() -> None:
+    router = [contract("router", publish=[DONE])]
+    created = desired_status(
+        plan(router, broker(), outcome=CreateResult(created=frozenset({DONE}))).contracts[0],
+        None, generation=1, now=T0,
+    )
+    assert [t.reason for t in transitions(None, created)] == ["TopicCreated"]
+    drifted = desired_status(
+        plan([contract("router", publish=[{"name": DONE, "partitions": 2}])],
+             broker(observed(DONE))).contracts[0], created, generation=2, now=T1,
+    )
+    assert [t.reason for t in transitions(created, drifted)] == ["DriftDetected"]
+    assert transitions(drifted, drifted) == []
+    healed = desired_status(
+        plan(router, broker(observed(DONE))).contracts[0], drifted, generation=3, now=T1
+    )
+    assert [t.reason for t in transitions(drifted, healed)] == ["DriftResolved"]
