@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -119,3 +120,108 @@ def admin(testbed: Testbed) -> AdminClient:
 def topic_prefix() -> str:
     """Topics are never deleted between tests; a unique prefix keeps tests apart."""
     return f"t{uuid.uuid4().hex[:8]}"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll until `predicate()` returns something truthy; return it, or fail saying what."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+class OperatorProcess:
+    """`contract-operator run` as a real subprocess against the testbed."""
+
+    def __init__(self, env: dict[str, str], args: list[str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "contract_operator", "run", *args],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def start_operator(testbed: Testbed, nodecontract_crd: dict, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Start operators watching one namespace; every one is stopped at the end of the test."""
+    started: list[OperatorProcess] = []
+
+    def start(namespace: str, *extra: str, bootstrap: str | None = None) -> OperatorProcess:
+        env = testbed.env()
+        if bootstrap:
+            env["BOOTSTRAP_SERVERS"] = bootstrap
+        args = ["--namespace", namespace, "--resync-seconds", "1", "--metrics-port", "0",
+                "--health-port", "0", "--broker-timeout", "2", *extra]
+        op = OperatorProcess(env, args, tmp_path / f"operator-{len(started)}.log")
+        started.append(op)
+        return op
+
+    yield start
+    for op in started:
+        op.stop()
+
+
+class OwnBroker:
+    """A broker of a test's own, to stop and restart without disturbing other tests."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import noida_db
+
+        self.binary = Path(noida_db.__file__).parent / "noida-db"
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(self.binary), "start", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
+             "--only", "kafka", "--kafka-port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        probe = AdminClient({"bootstrap.servers": self.bootstrap, "allow.auto.create.topics": False})
+        wait_for(lambda: probe.list_topics(timeout=1).brokers, 15, what="own broker up")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            time.sleep(1)  # the broker persists topics with a short write-behind delay
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path):  # type: ignore[no-untyped-def]
+    broker = OwnBroker(tmp_path / "broker-data")
+    broker.data_dir.mkdir()
+    broker.start()
+    yield broker
+    broker.stop()

@@ -20,7 +20,10 @@ from .conftest import Testbed
 
 def _contract(node: str, topics: list[dict], subscribe: list[str] = ()) -> Contract:  # type: ignore[assignment]
     return Contract.from_manifest(
-        {"node": node, "event_bus": {"publish_topics": topics, "subscribe_topics": list(subscribe)}},
+        {
+            "node": node,
+            "event_bus": {"publish_topics": topics, "subscribe_topics": list(subscribe)},
+        },
         source=f"{node}.yaml",
     )
 
@@ -53,8 +56,14 @@ def test_missing_topics_are_created_with_declared_settings(
     name = _topic(topic_prefix, "order-placed")
     contract = _contract(
         _node(topic_prefix),
-        [{"name": name, "partitions": 4, "replication_factor": 1,
-          "config": {"retention.ms": 604800000, "cleanup.policy": "compact"}}],
+        [
+            {
+                "name": name,
+                "partitions": 4,
+                "replication_factor": 1,
+                "config": {"retention.ms": 604800000, "cleanup.policy": "compact"},
+            }
+        ],
     )
     result = plan([contract], broker.describe([name]))
     outcome = broker.create_missing(result.to_create)
@@ -123,8 +132,11 @@ def test_five_hundred_topics_cost_a_handful_of_admin_round_trips(
     """Counted by librdkafka itself (protocol requests sent), not by our own bookkeeping."""
     stats: list[dict] = []
     admin = AdminClient(
-        {**BrokerSettings(testbed.bootstrap_servers).client_config(),
-         "statistics.interval.ms": 100, "stats_cb": lambda s: stats.append(json.loads(s))}
+        {
+            **BrokerSettings(testbed.bootstrap_servers).client_config(),
+            "statistics.interval.ms": 100,
+            "stats_cb": lambda s: stats.append(json.loads(s)),
+        }
     )
     broker = Broker(BrokerSettings(testbed.bootstrap_servers), admin=admin)
     node = _node(topic_prefix)
@@ -193,7 +205,10 @@ def test_adapter_touches_only_read_calls_and_create_topics(
 def _cli(testbed: Testbed, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "contract_operator", *args],
-        capture_output=True, text=True, env=testbed.env(), timeout=60,
+        capture_output=True,
+        text=True,
+        env=testbed.env(),
+        timeout=60,
     )
 
 
@@ -242,9 +257,12 @@ def test_plan_reports_drift_with_exit_code_3(
     assert "partitions: declared 3, actual 1" in planned.stdout
 
 
-def test_plan_with_unreachable_broker_exits_1_with_message(testbed: Testbed, tmp_path: Path) -> None:
+def test_plan_with_unreachable_broker_exits_1_with_message(
+    testbed: Testbed, tmp_path: Path
+) -> None:
     path = _write_contract(tmp_path, "router", "onex.evt.router.routing-complete.v1", 1)
-    result = _cli(testbed, "plan", str(path), "--bootstrap-server", "127.0.0.1:1",
-                  "--broker-timeout", "2")
+    result = _cli(
+        testbed, "plan", str(path), "--bootstrap-server", "127.0.0.1:1", "--broker-timeout", "2"
+    )
     assert result.returncode == 1
     assert "cannot reach broker 127.0.0.1:1" in result.stderr

@@ -21,8 +21,13 @@ def contract(
         {
             "apiVersion": "eventbus.dev/v1alpha1",
             "kind": "NodeContract",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": created,
-                         "generation": 1, "uid": f"uid-{name}"},
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "creationTimestamp": created,
+                "generation": 1,
+                "uid": f"uid-{name}",
+            },
             "spec": {
                 "node": node or name,
                 "eventBus": {"publishTopics": topics, "subscribeTopics": list(subscribe)},

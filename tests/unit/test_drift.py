@@ -14,7 +14,9 @@ def test_integer_config_values_compare_equal_across_spellings() -> None:
 
 def test_booleans_and_set_valued_configs_are_normalized() -> None:
     assert normalize("unclean.leader.election.enable", "True") == "true"
-    assert normalize("cleanup.policy", "delete,compact") == normalize("cleanup.policy", "compact,delete")
+    assert normalize("cleanup.policy", "delete,compact") == normalize(
+        "cleanup.policy", "compact,delete"
+    )
     assert normalize("cleanup.policy", "delete") != normalize("cleanup.policy", "compact")
 
 
@@ -32,11 +34,19 @@ def test_each_drifted_field_is_reported_with_declared_and_actual() -> None:
         name=TOPIC,
         partitions=6,
         replication_factor=3,
-        config={"retention.ms": "604800000", "retention.bytes": "1073741824",
-                "cleanup.policy": "delete", "max.message.bytes": "2097152"},
+        config={
+            "retention.ms": "604800000",
+            "retention.bytes": "1073741824",
+            "cleanup.policy": "delete",
+            "max.message.bytes": "2097152",
+        },
     )
-    actual = observed(TOPIC, 3, 1, **{"retention.ms": "86400000", "retention.bytes": "-1",
-                                        "cleanup.policy": "compact"})
+    actual = observed(
+        TOPIC,
+        3,
+        1,
+        **{"retention.ms": "86400000", "retention.bytes": "-1", "cleanup.policy": "compact"},
+    )
     fields = {d.field: (d.declared, d.actual) for d in drift_of(declared, actual)}
     assert fields == {
         "partitions": ("6", "3"),

@@ -12,8 +12,17 @@ def states(result, key):
 
 
 def test_missing_published_topic_is_planned_with_declared_settings() -> None:
-    router = contract("router", publish=[{"name": DONE, "partitions": 6, "replicationFactor": 3,
-                                          "config": {"retention.ms": 604800000}}])
+    router = contract(
+        "router",
+        publish=[
+            {
+                "name": DONE,
+                "partitions": 6,
+                "replicationFactor": 3,
+                "config": {"retention.ms": 604800000},
+            }
+        ],
+    )
     result = plan([router], broker())
     (request,) = result.to_create
     assert (request.name, request.partitions, request.replication_factor) == (DONE, 6, 3)
@@ -85,10 +94,15 @@ def test_subscription_waits_for_its_publishers_topic() -> None:
 
 
 def test_conflicting_declaration_loses_to_the_oldest_and_is_not_planned() -> None:
-    old = contract("router", publish=[{"name": DONE, "partitions": 6}],
-                   created="2026-01-01T00:00:00Z")
-    new = contract("router-v2", node="router", publish=[{"name": DONE, "partitions": 12}],
-                   created="2026-02-01T00:00:00Z")
+    old = contract(
+        "router", publish=[{"name": DONE, "partitions": 6}], created="2026-01-01T00:00:00Z"
+    )
+    new = contract(
+        "router-v2",
+        node="router",
+        publish=[{"name": DONE, "partitions": 12}],
+        created="2026-02-01T00:00:00Z",
+    )
     result = plan([new, old], broker())
     assert [(r.name, r.partitions) for r in result.to_create] == [(DONE, 6)]
     assert states(result, "agents/router") == {DONE: TopicState.MISSING}

@@ -28,8 +28,9 @@ def test_healthy_contract_is_ready() -> None:
 
 
 def test_drift_makes_contract_not_ready_and_says_what_to_do() -> None:
-    cp = plan([contract("router", publish=[{"name": DONE, "partitions": 6}])],
-              broker(observed(DONE, 3))).contracts[0]
+    cp = plan(
+        [contract("router", publish=[{"name": DONE, "partitions": 6}])], broker(observed(DONE, 3))
+    ).contracts[0]
     (drifted,) = [c for c in conditions_for(cp) if c.type == "Drifted"]
     assert (drifted.status, drifted.reason) == ("True", "ConfigDrift")
     assert "partitions declared 6, actual 3" in drifted.message
@@ -38,8 +39,10 @@ def test_drift_makes_contract_not_ready_and_says_what_to_do() -> None:
 
 
 def test_broken_wire_sets_wired_false_with_suggestion() -> None:
-    contracts = [contract("router", publish=[DONE]),
-                 contract("notifier", subscribe=["onex.evt.router.routing_complete.v1"])]
+    contracts = [
+        contract("router", publish=[DONE]),
+        contract("notifier", subscribe=["onex.evt.router.routing_complete.v1"]),
+    ]
     cp = plan(contracts, broker(observed(DONE))).for_contract("agents/notifier")
     (wired,) = [c for c in conditions_for(cp) if c.type == "Wired"]
     assert (wired.status, wired.reason) == ("False", "BrokenWire")
@@ -59,8 +62,9 @@ def test_last_transition_time_changes_only_when_status_flips() -> None:
     again = desired_status(cp, first, generation=1, now=T1)
     assert [c["lastTransitionTime"] for c in again["conditions"]] == [T0] * 4
     assert not needs_write(first, again)
-    drifted_cp = plan([contract("router", publish=[{"name": DONE, "partitions": 2}])],
-                      broker(observed(DONE))).contracts[0]
+    drifted_cp = plan(
+        [contract("router", publish=[{"name": DONE, "partitions": 2}])], broker(observed(DONE))
+    ).contracts[0]
     flipped = desired_status(drifted_cp, first, generation=2, now=T1)
     by_type = {c["type"]: c["lastTransitionTime"] for c in flipped["conditions"]}
     assert by_type["Drifted"] == T1 and by_type["Wired"] == T0
@@ -68,8 +72,9 @@ def test_last_transition_time_changes_only_when_status_flips() -> None:
 
 
 def test_status_carries_generation_topics_and_counts() -> None:
-    cp = plan([contract("router", publish=[{"name": DONE, "partitions": 6}])],
-              broker(observed(DONE, 3))).contracts[0]
+    cp = plan(
+        [contract("router", publish=[{"name": DONE, "partitions": 6}])], broker(observed(DONE, 3))
+    ).contracts[0]
     status = desired_status(cp, None, generation=4, now=T0)
     assert status["observedGeneration"] == 4
     assert all(c["observedGeneration"] == 4 for c in status["conditions"])
@@ -81,12 +86,18 @@ def test_transitions_report_created_topics_and_flips_once() -> None:
     router = [contract("router", publish=[DONE])]
     created = desired_status(
         plan(router, broker(), outcome=CreateResult(created=frozenset({DONE}))).contracts[0],
-        None, generation=1, now=T0,
+        None,
+        generation=1,
+        now=T0,
     )
     assert [t.reason for t in transitions(None, created)] == ["TopicCreated"]
     drifted = desired_status(
-        plan([contract("router", publish=[{"name": DONE, "partitions": 2}])],
-             broker(observed(DONE))).contracts[0], created, generation=2, now=T1,
+        plan(
+            [contract("router", publish=[{"name": DONE, "partitions": 2}])], broker(observed(DONE))
+        ).contracts[0],
+        created,
+        generation=2,
+        now=T1,
     )
     assert [t.reason for t in transitions(created, drifted)] == ["DriftDetected"]
     assert transitions(drifted, drifted) == []

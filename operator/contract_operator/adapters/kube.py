@@ -69,7 +69,9 @@ class Kube:
         self._count("event")
         stamp = now()
         body = client.CoreV1Event(
-            metadata=client.V1ObjectMeta(generate_name=f"{ref['name']}.", namespace=ref["namespace"]),
+            metadata=client.V1ObjectMeta(
+                generate_name=f"{ref['name']}.", namespace=ref["namespace"]
+            ),
             involved_object=client.V1ObjectReference(
                 api_version=API_VERSION,
                 kind=KIND,
@@ -89,5 +91,10 @@ class Kube:
         try:
             self._core.create_namespaced_event(ref["namespace"], body)
         except client.ApiException as exc:
-            log.warning("could not post event %s on %s/%s: %s", reason, ref["namespace"],
-                        ref["name"], exc.reason)
+            log.warning(
+                "could not post event %s on %s/%s: %s",
+                reason,
+                ref["namespace"],
+                ref["name"],
+                exc.reason,
+            )

@@ -25,11 +25,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         "--sasl-password: flags are visible in the process list.",
     )
     group.add_argument(
-        "--bootstrap-server", metavar="HOST:PORT[,...]",
+        "--bootstrap-server",
+        metavar="HOST:PORT[,...]",
         help=f"Kafka/Redpanda bootstrap servers (env {ENV_BOOTSTRAP})",
     )
     group.add_argument(
-        "--security-protocol", choices=SECURITY_PROTOCOLS,
+        "--security-protocol",
+        choices=SECURITY_PROTOCOLS,
         help=f"default PLAINTEXT (env {ENV_SECURITY_PROTOCOL})",
     )
     group.add_argument(
@@ -38,10 +40,15 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sasl-username", help=f"(env {ENV_SASL_USERNAME})")
     group.add_argument("--sasl-password", help=f"(env {ENV_SASL_PASSWORD})")
     group.add_argument(
-        "--tls-ca", metavar="FILE", help=f"CA bundle to verify the broker (env {ENV_SSL_CA_LOCATION})"
+        "--tls-ca",
+        metavar="FILE",
+        help=f"CA bundle to verify the broker (env {ENV_SSL_CA_LOCATION})",
     )
     group.add_argument(
-        "--broker-timeout", type=float, default=10.0, metavar="SECONDS",
+        "--broker-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
         help="give up on a broker request after this long (default 10)",
     )
 

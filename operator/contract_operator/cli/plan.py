@@ -46,19 +46,31 @@ exit status: 0 when every missing topic was created (drift is reported, does not
 
 def add_parser(subparsers: Any) -> None:
     for name, help_, epilog, func in (
-        ("plan", "show what would be created and what has drifted (read-only)", PLAN_EPILOG,
-         run_plan),
+        (
+            "plan",
+            "show what would be created and what has drifted (read-only)",
+            PLAN_EPILOG,
+            run_plan,
+        ),
         ("provision", "create the missing topics (create-only)", PROVISION_EPILOG, run_provision),
     ):
         parser = subparsers.add_parser(
-            name, help=help_, description=help_[0].upper() + help_[1:] + ".", epilog=epilog,
+            name,
+            help=help_,
+            description=help_[0].upper() + help_[1:] + ".",
+            epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        parser.add_argument("paths", nargs="+", metavar="PATH",
-                            help="contract.yaml files, NodeContract manifests, or directories")
+        parser.add_argument(
+            "paths",
+            nargs="+",
+            metavar="PATH",
+            help="contract.yaml files, NodeContract manifests, or directories",
+        )
         parser.add_argument("--format", choices=("text", "json"), default="text")
         parser.add_argument(
-            "--create-subscribed", action="store_true",
+            "--create-subscribed",
+            action="store_true",
             help="also create topics that are only subscribed to (hides broken wires; off by "
             "default)",
         )
@@ -136,28 +148,37 @@ def render(
         for t in cp.contract.published:
             publishers.setdefault(t.name, []).append(cp.contract.key)
     in_sync = sorted(
-        {t.name for cp in result.contracts for t in cp.with_state(TopicState.PRESENT)
-         if t.role == "publish"}
+        {
+            t.name
+            for cp in result.contracts
+            for t in cp.with_state(TopicState.PRESENT)
+            if t.role == "publish"
+        }
     )
     if fmt == "json":
         json.dump(
             {
                 "broker": bootstrap,
                 "to_create": [
-                    {"name": r.name, "partitions": r.partitions,
-                     "replicationFactor": r.replication_factor, "config": dict(r.config)}
+                    {
+                        "name": r.name,
+                        "partitions": r.partitions,
+                        "replicationFactor": r.replication_factor,
+                        "config": dict(r.config),
+                    }
                     for r in result.to_create
                 ],
                 "created": sorted(outcome.created) if outcome else [],
                 "already_existed": sorted(outcome.already_existed) if outcome else [],
                 "failed": dict(outcome.failed) if outcome else {},
-                "drifted": [
-                    {"contract": c.key, **t.to_dict()} for c, t in result.drifted
-                ],
+                "drifted": [{"contract": c.key, **t.to_dict()} for c, t in result.drifted],
                 "in_sync": in_sync,
                 "contracts": [
-                    {"contract": cp.contract.key, "source": cp.contract.source,
-                     "topics": [t.to_dict() for t in cp.topics]}
+                    {
+                        "contract": cp.contract.key,
+                        "source": cp.contract.source,
+                        "topics": [t.to_dict() for t in cp.topics],
+                    }
                     for cp in result.contracts
                 ],
                 "problems": [p.to_dict() for p in problems],
@@ -189,7 +210,9 @@ def render(
             for name, reason in sorted(outcome.failed.items()):
                 w(f"  x {name}: {reason}\n")
     if result.drifted:
-        w(f"\nDrifted ({len(result.drifted)}) - reported only, existing topics are never altered:\n")
+        w(
+            f"\nDrifted ({len(result.drifted)}) - reported only, existing topics are never altered:\n"
+        )
         for contract, topic in result.drifted:
             w(f"  ~ {topic.name}  ({contract.key})\n")
             for d in topic.drift:
@@ -202,8 +225,10 @@ def render(
             if p.fix:
                 w(f"      fix: {p.fix}\n")
     if in_sync:
-        w(f"\nIn sync ({len(in_sync)}): {', '.join(in_sync[:10])}"
-          f"{' ...' if len(in_sync) > 10 else ''}\n")
+        w(
+            f"\nIn sync ({len(in_sync)}): {', '.join(in_sync[:10])}"
+            f"{' ...' if len(in_sync) > 10 else ''}\n"
+        )
     to_create = 0 if outcome is not None else len(result.to_create)
     w(
         f"\nSummary: {to_create} to create, "

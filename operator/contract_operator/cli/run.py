@@ -60,22 +60,41 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "-n", "--namespace", action="append", dest="namespaces", metavar="NS",
+        "-n",
+        "--namespace",
+        action="append",
+        dest="namespaces",
+        metavar="NS",
         help=f"watch only this namespace (repeatable; default: all, env {ENV_NAMESPACES})",
     )
     parser.add_argument(
-        "--resync-seconds", type=float, metavar="S",
+        "--resync-seconds",
+        type=float,
+        metavar="S",
         help=f"re-validate against the broker every S seconds (default 60, env {ENV_RESYNC})",
     )
-    parser.add_argument("--metrics-port", type=int, metavar="PORT",
-                        help=f"Prometheus /metrics port, 0 to disable (default 9090, env {ENV_METRICS_PORT})")
-    parser.add_argument("--health-port", type=int, metavar="PORT",
-                        help=f"/healthz port, 0 to disable (default 8080, env {ENV_HEALTH_PORT})")
-    parser.add_argument("--peering", metavar="NAME",
-                        help=f"kopf peering name for several replicas (env {ENV_PEERING}); "
-                        "default: standalone")
-    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                        help=f"(default INFO, env {ENV_LOG_LEVEL})")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help=f"Prometheus /metrics port, 0 to disable (default 9090, env {ENV_METRICS_PORT})",
+    )
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help=f"/healthz port, 0 to disable (default 8080, env {ENV_HEALTH_PORT})",
+    )
+    parser.add_argument(
+        "--peering",
+        metavar="NAME",
+        help=f"kopf peering name for several replicas (env {ENV_PEERING}); default: standalone",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help=f"(default INFO, env {ENV_LOG_LEVEL})",
+    )
     add_naming_options(parser)
     # The naming flags fall back to the environment too; the env is read when the parser is built.
     env_defaults = {}
@@ -111,12 +130,16 @@ def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> Operat
 def run(args: argparse.Namespace) -> int:
     settings = operator_settings(args)
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise UsageError(f"{ENV_LOG_LEVEL}={settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR")
+        raise UsageError(
+            f"{ENV_LOG_LEVEL}={settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR"
+        )
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    if settings.log_level != "DEBUG":  # kopf logs every handler call at INFO: one per watch event
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     try:
         broker = Broker(broker_settings(args))
     except BrokerError as exc:
@@ -126,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
     metrics.serve(settings.metrics_port)
     log.info(
         "starting: namespaces=%s resync=%ss broker=%s",
-        ",".join(settings.namespaces) or "*", settings.resync_seconds, broker.settings,
+        ",".join(settings.namespaces) or "*",
+        settings.resync_seconds,
+        broker.settings,
     )
     registry = build_registry(lambda view: Reconciler(settings, broker, kube, view))
     asyncio.run(

@@ -19,7 +19,9 @@ from .reconciler import Reconciler, Record, record_of
 log = logging.getLogger(__name__)
 
 
-def build_registry(make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler]) -> kopf.OperatorRegistry:
+def build_registry(
+    make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler],
+) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
@@ -35,7 +37,7 @@ def build_registry(make_reconciler: Callable[[Callable[[], Iterable[Record]]], R
         settings.watching.server_timeout = 270
         settings.watching.client_timeout = 300
 
-    @kopf.index(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.index(GROUP, VERSION, PLURAL, id="nodecontracts", registry=registry)
     def nodecontracts(body: kopf.Body, **_: Any) -> dict[str, Record]:
         record = record_of(body)
         return {record.key: record}

@@ -18,7 +18,8 @@ TOPICS = Gauge(
     "contract_operator_topics", "Declared topics by state (publish and subscribe roles)", ["state"]
 )
 DRIFTED = Gauge(
-    "contract_operator_drifted_topics", "Published topics drifted from the contract, by field",
+    "contract_operator_drifted_topics",
+    "Published topics drifted from the contract, by field",
     ["field"],
 )
 BROKEN_WIRES = Gauge(
@@ -26,7 +27,8 @@ BROKEN_WIRES = Gauge(
 )
 CONTRACTS = Gauge("contract_operator_contracts", "NodeContracts in the operator's view")
 RECONCILE = Histogram(
-    "contract_operator_reconcile_duration_seconds", "Duration of one reconcile cycle",
+    "contract_operator_reconcile_duration_seconds",
+    "Duration of one reconcile cycle",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 ADMIN_REQUESTS = PromCounter(

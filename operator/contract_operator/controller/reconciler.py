@@ -77,7 +77,9 @@ def record_of(body: Mapping[str, Any]) -> Record:
     )
 
 
-def invalid_status(record: Record, stamp: str, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+def invalid_status(
+    record: Record, stamp: str, previous: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """Status for a NodeContract the parser rejects (the CRD let it through, the model did not)."""
     message = f"the spec is not a valid contract: {record.error}. Fix the spec and re-apply."
     before = {c.get("type"): c for c in (previous or {}).get("conditions") or []}
@@ -97,8 +99,14 @@ def invalid_status(record: Record, stamp: str, previous: Mapping[str, Any] | Non
                 **({"observedGeneration": record.generation} if record.generation else {}),
             }
         )
-    out: dict[str, Any] = {"conditions": conditions, "topics": [], "publishCount": 0,
-                           "subscribeCount": 0, "driftedCount": 0, "brokenWires": 0}
+    out: dict[str, Any] = {
+        "conditions": conditions,
+        "topics": [],
+        "publishCount": 0,
+        "subscribeCount": 0,
+        "driftedCount": 0,
+        "brokenWires": 0,
+    }
     if record.generation is not None:
         out["observedGeneration"] = record.generation
     return out
@@ -190,7 +198,9 @@ class Reconciler:
                 broker_error = str(exc)
                 result = plan(contracts, None, options, broker_error=broker_error)
         if outcome.created:
-            log.info("created %d topics: %s", len(outcome.created), ", ".join(sorted(outcome.created)))
+            log.info(
+                "created %d topics: %s", len(outcome.created), ", ".join(sorted(outcome.created))
+            )
         for name, reason in outcome.failed.items():
             log.warning("could not create %s: %s", name, reason)
         if broker_error:
@@ -222,7 +232,10 @@ class Reconciler:
             desired = invalid_status(record, stamp, previous)
         else:
             desired = desired_status(
-                contract_plan, previous, generation=record.generation, now=stamp,
+                contract_plan,
+                previous,
+                generation=record.generation,
+                now=stamp,
                 broker_error=broker_error,
             )
         if not needs_write(previous, desired):

@@ -102,9 +102,21 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
     orphaned = [t for t in subs if t.state is TopicState.ORPHANED]
     bad_subs = [t for t in subs if t.state is TopicState.INVALID]
     if orphaned:
-        wired = Condition(WIRED, FALSE, "BrokenWire", orphaned[0].message)
+        more = (
+            f" ({len(orphaned) - 1} more broken wires in status.topics)"
+            if len(orphaned) > 1
+            else ""
+        )
+        wired = Condition(
+            WIRED,
+            FALSE,
+            "BrokenWire",
+            f"subscribes to {orphaned[0].name}: {orphaned[0].message}{more}",
+        )
     elif bad_subs:
-        wired = Condition(WIRED, FALSE, "InvalidTopicName", bad_subs[0].message)
+        wired = Condition(
+            WIRED, FALSE, "InvalidTopicName", f"{bad_subs[0].name}: {bad_subs[0].message}"
+        )
     else:
         wired = Condition(
             WIRED,
@@ -164,6 +176,7 @@ def desired_status(
     status: dict[str, Any] = {
         "conditions": conditions,
         "topics": [t.to_dict() for t in cp.topics],
+        "topicCount": len(cp.topics),
         "publishCount": len(pubs),
         "subscribeCount": len(cp.topics) - len(pubs),
         "driftedCount": sum(t.state is TopicState.DRIFTED for t in pubs),
@@ -184,6 +197,7 @@ def needs_write(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) 
 def _comparable(status: Mapping[str, Any]) -> dict[str, Any]:
     keys = (
         "conditions",
+        "topicCount",
         "topics",
         "publishCount",
         "subscribeCount",

@@ -1,0 +1,268 @@
+"""The operator end to end: real kube-apiserver, real broker, `contract-operator run` as a process."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from kubernetes import client
+
+from contract_operator.model.contract import GROUP, PLURAL, VERSION
+
+from .conftest import wait_for
+
+
+def _nc(name: str, node: str, publish: list[dict] = (), subscribe: list[str] = ()) -> dict:  # type: ignore[assignment]
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "NodeContract",
+        "metadata": {"name": name},
+        "spec": {"node": node, "eventBus": {"publishTopics": list(publish),
+                                            "subscribeTopics": list(subscribe)}},
+    }
+
+
+class NodeContracts:
+    def __init__(self, kube: client.ApiClient, namespace: str) -> None:
+        self.api = client.CustomObjectsApi(kube)
+        self.core = client.CoreV1Api(kube)
+        self.ns = namespace
+
+    def apply(self, body: dict) -> dict:
+        return self.api.create_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, body)
+
+    def get(self, name: str) -> dict:
+        return self.api.get_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name)
+
+    def delete(self, name: str) -> None:
+        self.api.delete_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name)
+
+    def condition(self, name: str, kind: str) -> dict[str, Any]:
+        for c in (self.get(name).get("status") or {}).get("conditions") or []:
+            if c["type"] == kind:
+                return c
+        return {}
+
+    def wait_condition(self, name: str, kind: str, status: str, timeout: float = 30) -> dict:
+        return wait_for(
+            lambda: (c := self.condition(name, kind)).get("status") == status and c,
+            timeout,
+            what=f"{name} {kind}={status}",
+        )
+
+    def events(self, name: str) -> list[tuple[str, str]]:
+        items = self.core.list_namespaced_event(
+            self.ns, field_selector=f"involvedObject.name={name}"
+        ).items
+        return [(e.reason, e.message) for e in items]
+
+
+def _topics(admin: AdminClient) -> set[str]:
+    return set(admin.list_topics(timeout=10).topics)
+
+
+def _describe(admin: AdminClient, name: str) -> tuple:
+    md = admin.list_topics(topic=name, timeout=10).topics[name]
+    (future,) = admin.describe_configs([ConfigResource("topic", name)]).values()
+    configs = {k: (e.value, e.source) for k, e in future.result(timeout=10).items()}
+    return len(md.partitions), configs
+
+
+def _names(prefix: str) -> tuple[str, str]:
+    node = "n" + prefix
+    return node, f"onex.evt.{node}.order-placed.v1"
+
+
+def test_applied_contract_gets_its_topic_and_becomes_ready(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic, "partitions": 3,
+                                     "config": {"retention.ms": "604800000"}}]))
+
+    ready = ncs.wait_condition("orders", "Ready", "True")
+    assert ready["observedGeneration"] == 1
+    partitions, configs = _describe(admin, topic)
+    assert partitions == 3 and configs["retention.ms"][0] == "604800000"
+    status = ncs.get("orders")["status"]
+    assert status["observedGeneration"] == 1
+    assert status["topics"][0]["name"] == topic
+    assert status["topics"][0]["state"] in ("Created", "Present")
+    wait_for(lambda: ("TopicCreated", f"created topic {topic}") in ncs.events("orders"),
+             what="TopicCreated event")
+
+
+def test_preexisting_drifted_topic_is_reported_and_left_unchanged(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    node, topic = _names(topic_prefix)
+    admin.create_topics([NewTopic(topic, 2, 1, config={"retention.ms": "3600000"})])[topic].result(10)
+    before = _describe(admin, topic)
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    ncs.apply(_nc("orders", node, [{"name": topic, "partitions": 6,
+                                     "config": {"retention.ms": "604800000"}}]))
+
+    drifted = ncs.wait_condition("orders", "Drifted", "True")
+    assert drifted["reason"] == "ConfigDrift"
+    assert ncs.condition("orders", "Ready")["status"] == "False"
+    (entry,) = ncs.get("orders")["status"]["topics"]
+    assert entry["state"] == "Drifted"
+    assert {(d["field"], d["declared"], d["actual"]) for d in entry["drift"]} == {
+        ("partitions", "6", "2"),
+        ("retention.ms", "604800000", "3600000"),
+    }
+    time.sleep(2.5)  # a couple of resync cycles
+    assert _describe(admin, topic) == before
+    assert any(reason == "DriftDetected" for reason, _ in ncs.events("orders"))
+
+
+def test_topic_deleted_on_the_broker_is_recreated_by_the_timer(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic, "partitions": 2}]))
+    ncs.wait_condition("orders", "Ready", "True")
+
+    admin.delete_topics([topic])[topic].result(10)  # out of band: the operator never deletes
+    wait_for(lambda: topic not in _topics(admin), 10, what="topic deleted")
+    wait_for(lambda: topic in _topics(admin), 20, what="topic recreated by the resync timer")
+    assert _describe(admin, topic)[0] == 2
+
+
+def test_broken_wire_suggests_the_name_and_heals_when_the_publisher_appears(
+    kube, namespace, start_operator, topic_prefix
+) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    router = "r" + topic_prefix
+    published = f"onex.evt.{router}.routing-complete.v1"
+    typo = f"onex.evt.{router}.routing_complete.v1"
+    ncs.apply(_nc("notifier", "notifier", subscribe=[typo]))
+    ncs.apply(_nc("router", router, [{"name": published}]))
+
+    wired = ncs.wait_condition("notifier", "Wired", "False")
+    assert wired["reason"] == "BrokenWire"
+    assert f"did you mean {published}" in wired["message"]
+    assert ncs.get("notifier")["status"]["brokenWires"] == 1
+
+    # The consumer is fixed; the publisher of a second wire appears later, untouched consumer heals.
+    later = f"onex.evt.{router}.route-failed.v1"
+    listener = _nc("listener", "listener", subscribe=[later])
+    ncs.apply(listener)
+    ncs.wait_condition("listener", "Wired", "False")
+    body = ncs.get("router")
+    body["spec"]["eventBus"]["publishTopics"].append({"name": later})
+    ncs.api.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "router", body)
+    ncs.wait_condition("listener", "Wired", "True")
+    ncs.wait_condition("listener", "Ready", "True")
+    assert any(reason == "WireFixed" for reason, _ in ncs.events("listener"))
+
+
+def test_conflict_names_the_older_contract(kube, namespace, start_operator, admin, topic_prefix) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic, "partitions": 3}]))
+    ncs.wait_condition("orders", "Ready", "True")
+    time.sleep(1.1)  # creationTimestamp has one-second resolution
+    ncs.apply(_nc("orders-v2", node, [{"name": topic, "partitions": 12}]))
+
+    provisioned = ncs.wait_condition("orders-v2", "Provisioned", "False")
+    assert provisioned["reason"] == "TopicConflict"
+    assert f"{namespace}/orders" in provisioned["message"]
+    assert ncs.condition("orders", "Ready")["status"] == "True"
+    assert _describe(admin, topic)[0] == 3
+
+
+def test_broker_outage_is_a_condition_and_the_operator_recovers(
+    kube, namespace, start_operator, own_broker, topic_prefix
+) -> None:
+    op = start_operator(namespace, bootstrap=own_broker.bootstrap)
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic}]))
+    ncs.wait_condition("orders", "Ready", "True")
+
+    own_broker.stop()
+    unknown = ncs.wait_condition("orders", "Provisioned", "Unknown", timeout=30)
+    assert unknown["reason"] == "BrokerUnavailable"
+    assert own_broker.bootstrap in unknown["message"]
+    assert op.proc.poll() is None  # still running
+
+    own_broker.start()
+    ncs.wait_condition("orders", "Ready", "True", timeout=40)
+    reasons = [reason for reason, _ in ncs.events("orders")]
+    assert "BrokerUnavailable" in reasons and "BrokerAvailable" in reasons
+
+
+def test_restarted_operator_does_no_duplicate_work_and_keeps_statuses(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    first = start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic}]))
+    ncs.wait_condition("orders", "Ready", "True")
+    # Let the "Created" state settle into "Present" before comparing.
+    wait_for(lambda: ncs.get("orders")["status"]["topics"][0]["state"] == "Present", 15,
+             what="topic Present")
+    settled = ncs.get("orders")
+    first.stop()
+    events_before = len(ncs.events("orders"))
+
+    second = start_operator(namespace)
+    wait_for(lambda: "cycle" in second.log() or time.sleep(0.5) or True, 5)
+    time.sleep(4)  # several resync cycles of the new process
+    after = ncs.get("orders")
+    assert after["status"] == settled["status"]
+    assert after["metadata"]["resourceVersion"] == settled["metadata"]["resourceVersion"]
+    assert after["status"] == settled["status"]
+    assert len(ncs.events("orders")) == events_before
+    assert "created" not in second.log().lower().replace("created by", "")
+
+
+def test_status_is_not_rewritten_when_nothing_changed(
+    kube, namespace, start_operator, topic_prefix
+) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic}]))
+    wait_for(lambda: ncs.get("orders").get("status", {}).get("topics", [{}])[0].get("state")
+             == "Present", 15, what="topic Present")
+    version = ncs.get("orders")["metadata"]["resourceVersion"]
+    time.sleep(4)  # four resync cycles at 1 s
+    assert ncs.get("orders")["metadata"]["resourceVersion"] == version
+
+
+def test_deleting_a_contract_keeps_its_topics_and_says_so(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic}]))
+    ncs.wait_condition("orders", "Ready", "True")
+    ncs.delete("orders")
+    wait_for(lambda: any(r == "TopicsKept" for r, _ in ncs.events("orders")), 15,
+             what="TopicsKept event")
+    time.sleep(2)
+    assert topic in _topics(admin)
+
+
+def test_invalid_names_are_reported_not_created(kube, namespace, start_operator, admin, topic_prefix) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node, _ = _names(topic_prefix)
+    foreign = f"onex.evt.someone-else{topic_prefix}.thing-done.v1"
+    ncs.apply(_nc("rogue", node, [{"name": foreign}]))
+    provisioned = ncs.wait_condition("rogue", "Provisioned", "False")
+    assert provisioned["reason"] == "InvalidTopicName"
+    assert ncs.condition("rogue", "Ready")["status"] == "False"
+    assert foreign not in _topics(admin)
