@@ -1,4 +1,4 @@
-"""Integration fixtures: the real testbed (kube-apiserver + etcd + broker), started once per session.
+"""Integration fixtures: the real testbed (kube-apiserver, etcd, broker), started once per session.
 
 A testbed that is already up (`hack/testbed.sh up`, e.g. from `make demo`) is reused and left
 running; one started here is torn down at the end of the session.
@@ -150,7 +150,9 @@ class OperatorProcess:
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "contract_operator", "run", *args],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def log(self) -> str:
@@ -176,8 +178,19 @@ def start_operator(testbed: Testbed, nodecontract_crd: dict, tmp_path: Path):  #
         env = testbed.env()
         if bootstrap:
             env["BOOTSTRAP_SERVERS"] = bootstrap
-        args = ["--namespace", namespace, "--resync-seconds", "1", "--metrics-port", "0",
-                "--health-port", "0", "--broker-timeout", "2", *extra]
+        args = [
+            "--namespace",
+            namespace,
+            "--resync-seconds",
+            "1",
+            "--metrics-port",
+            "0",
+            "--health-port",
+            "0",
+            "--broker-timeout",
+            "2",
+            *extra,
+        ]
         op = OperatorProcess(env, args, tmp_path / f"operator-{len(started)}.log")
         started.append(op)
         return op
@@ -204,11 +217,24 @@ class OwnBroker:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [str(self.binary), "start", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-             "--only", "kafka", "--kafka-port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(self.binary),
+                "start",
+                "--data-dir",
+                str(self.data_dir),
+                "--host",
+                "127.0.0.1",
+                "--only",
+                "kafka",
+                "--kafka-port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        probe = AdminClient({"bootstrap.servers": self.bootstrap, "allow.auto.create.topics": False})
+        probe = AdminClient(
+            {"bootstrap.servers": self.bootstrap, "allow.auto.create.topics": False}
+        )
         wait_for(lambda: probe.list_topics(timeout=1).brokers, 15, what="own broker up")
 
     def stop(self) -> None:

@@ -1,4 +1,4 @@
-"""The operator end to end: real kube-apiserver, real broker, `contract-operator run` as a process."""
+"""The operator end to end: real apiserver, real broker, `contract-operator run` as a process."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ def _nc(name: str, node: str, publish: list[dict] = (), subscribe: list[str] = (
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "NodeContract",
         "metadata": {"name": name},
-        "spec": {"node": node, "eventBus": {"publishTopics": list(publish),
-                                            "subscribeTopics": list(subscribe)}},
+        "spec": {
+            "node": node,
+            "eventBus": {"publishTopics": list(publish), "subscribeTopics": list(subscribe)},
+        },
     }
 
 
@@ -80,8 +82,13 @@ def test_applied_contract_gets_its_topic_and_becomes_ready(
     start_operator(namespace)
     ncs = NodeContracts(kube, namespace)
     node, topic = _names(topic_prefix)
-    ncs.apply(_nc("orders", node, [{"name": topic, "partitions": 3,
-                                     "config": {"retention.ms": "604800000"}}]))
+    ncs.apply(
+        _nc(
+            "orders",
+            node,
+            [{"name": topic, "partitions": 3, "config": {"retention.ms": "604800000"}}],
+        )
+    )
 
     ready = ncs.wait_condition("orders", "Ready", "True")
     assert ready["observedGeneration"] == 1
@@ -91,20 +98,29 @@ def test_applied_contract_gets_its_topic_and_becomes_ready(
     assert status["observedGeneration"] == 1
     assert status["topics"][0]["name"] == topic
     assert status["topics"][0]["state"] in ("Created", "Present")
-    wait_for(lambda: ("TopicCreated", f"created topic {topic}") in ncs.events("orders"),
-             what="TopicCreated event")
+    wait_for(
+        lambda: ("TopicCreated", f"created topic {topic}") in ncs.events("orders"),
+        what="TopicCreated event",
+    )
 
 
 def test_preexisting_drifted_topic_is_reported_and_left_unchanged(
     kube, namespace, start_operator, admin, topic_prefix
 ) -> None:
     node, topic = _names(topic_prefix)
-    admin.create_topics([NewTopic(topic, 2, 1, config={"retention.ms": "3600000"})])[topic].result(10)
+    admin.create_topics([NewTopic(topic, 2, 1, config={"retention.ms": "3600000"})])[topic].result(
+        10
+    )
     before = _describe(admin, topic)
     start_operator(namespace)
     ncs = NodeContracts(kube, namespace)
-    ncs.apply(_nc("orders", node, [{"name": topic, "partitions": 6,
-                                     "config": {"retention.ms": "604800000"}}]))
+    ncs.apply(
+        _nc(
+            "orders",
+            node,
+            [{"name": topic, "partitions": 6, "config": {"retention.ms": "604800000"}}],
+        )
+    )
 
     drifted = ncs.wait_condition("orders", "Drifted", "True")
     assert drifted["reason"] == "ConfigDrift"
@@ -164,7 +180,9 @@ def test_broken_wire_suggests_the_name_and_heals_when_the_publisher_appears(
     assert any(reason == "WireFixed" for reason, _ in ncs.events("listener"))
 
 
-def test_conflict_names_the_older_contract(kube, namespace, start_operator, admin, topic_prefix) -> None:
+def test_conflict_names_the_older_contract(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
     start_operator(namespace)
     ncs = NodeContracts(kube, namespace)
     node, topic = _names(topic_prefix)
@@ -210,8 +228,11 @@ def test_restarted_operator_does_no_duplicate_work_and_keeps_statuses(
     ncs.apply(_nc("orders", node, [{"name": topic}]))
     ncs.wait_condition("orders", "Ready", "True")
     # Let the "Created" state settle into "Present" before comparing.
-    wait_for(lambda: ncs.get("orders")["status"]["topics"][0]["state"] == "Present", 15,
-             what="topic Present")
+    wait_for(
+        lambda: ncs.get("orders")["status"]["topics"][0]["state"] == "Present",
+        15,
+        what="topic Present",
+    )
     settled = ncs.get("orders")
     first.stop()
     events_before = len(ncs.events("orders"))
@@ -234,8 +255,13 @@ def test_status_is_not_rewritten_when_nothing_changed(
     ncs = NodeContracts(kube, namespace)
     node, topic = _names(topic_prefix)
     ncs.apply(_nc("orders", node, [{"name": topic}]))
-    wait_for(lambda: ncs.get("orders").get("status", {}).get("topics", [{}])[0].get("state")
-             == "Present", 15, what="topic Present")
+    wait_for(
+        lambda: (
+            ncs.get("orders").get("status", {}).get("topics", [{}])[0].get("state") == "Present"
+        ),
+        15,
+        what="topic Present",
+    )
     version = ncs.get("orders")["metadata"]["resourceVersion"]
     time.sleep(4)  # four resync cycles at 1 s
     assert ncs.get("orders")["metadata"]["resourceVersion"] == version
@@ -250,13 +276,16 @@ def test_deleting_a_contract_keeps_its_topics_and_says_so(
     ncs.apply(_nc("orders", node, [{"name": topic}]))
     ncs.wait_condition("orders", "Ready", "True")
     ncs.delete("orders")
-    wait_for(lambda: any(r == "TopicsKept" for r, _ in ncs.events("orders")), 15,
-             what="TopicsKept event")
+    wait_for(
+        lambda: any(r == "TopicsKept" for r, _ in ncs.events("orders")), 15, what="TopicsKept event"
+    )
     time.sleep(2)
     assert topic in _topics(admin)
 
 
-def test_invalid_names_are_reported_not_created(kube, namespace, start_operator, admin, topic_prefix) -> None:
+def test_invalid_names_are_reported_not_created(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
     start_operator(namespace)
     ncs = NodeContracts(kube, namespace)
     node, _ = _names(topic_prefix)
@@ -266,3 +295,73 @@ def test_invalid_names_are_reported_not_created(kube, namespace, start_operator,
     assert provisioned["reason"] == "InvalidTopicName"
     assert ncs.condition("rogue", "Ready")["status"] == "False"
     assert foreign not in _topics(admin)
+
+
+PEERING_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "kopfpeerings.kopf.dev"},
+    "spec": {
+        "group": "kopf.dev",
+        "scope": "Namespaced",
+        "names": {"plural": "kopfpeerings", "singular": "kopfpeering", "kind": "KopfPeering"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "status": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def test_two_replicas_with_peering_reconcile_once(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    ext = client.ApiextensionsV1Api(kube)
+    try:
+        ext.create_custom_resource_definition(PEERING_CRD)
+    except client.ApiException as exc:
+        assert exc.status == 409
+    api = client.CustomObjectsApi(kube)
+    peering = {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering", "metadata": {"name": "co"}}
+    wait_for(
+        lambda: _try(
+            lambda: api.create_namespaced_custom_object(
+                "kopf.dev", "v1", namespace, "kopfpeerings", peering
+            )
+        ),
+        30,
+        what="peering object",
+    )
+
+    ops = [start_operator(namespace, "--peering", "co") for _ in range(2)]
+    time.sleep(3)  # let both replicas announce themselves
+    ncs = NodeContracts(kube, namespace)
+    node, topic = _names(topic_prefix)
+    ncs.apply(_nc("orders", node, [{"name": topic}]))
+    ncs.wait_condition("orders", "Ready", "True", timeout=40)
+    assert topic in _topics(admin)
+    creators = [op for op in ops if f"created 1 topics: {topic}" in op.log()]
+    assert len(creators) == 1, [op.log()[-2000:] for op in ops]
+    assert all(op.proc.poll() is None for op in ops)
+
+
+def _try(fn) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        fn()
+        return True
+    except client.ApiException as exc:
+        return exc.status == 409

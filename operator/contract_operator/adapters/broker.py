@@ -1,4 +1,4 @@
-"""The only code that talks to the Kafka-API broker: batched reads and `create_topics`, nothing else.
+"""The only code that talks to the Kafka-API broker: batched reads and `create_topics`, no more.
 
 Create-only is enforced by construction: this adapter never calls alter_configs,
 incremental_alter_configs, create_partitions or delete_topics, and tests assert that the
@@ -30,7 +30,7 @@ ENV_BOOTSTRAP = "BOOTSTRAP_SERVERS"
 ENV_SECURITY_PROTOCOL = "KAFKA_SECURITY_PROTOCOL"
 ENV_SASL_MECHANISM = "KAFKA_SASL_MECHANISM"
 ENV_SASL_USERNAME = "KAFKA_SASL_USERNAME"
-ENV_SASL_PASSWORD = "KAFKA_SASL_PASSWORD"  # noqa: S105 - a variable name, not a secret
+ENV_SASL_PASSWORD = "KAFKA_SASL_PASSWORD"
 ENV_SSL_CA_LOCATION = "KAFKA_SSL_CA_LOCATION"
 
 

@@ -35,7 +35,8 @@ class Kube:
     """Status writes and Events for NodeContracts; thread-safe counters for metrics/benchmarks."""
 
     def __init__(self, api_client: client.ApiClient | None = None) -> None:
-        self._api = api_client or load_client()
+        self.api_client = api_client or load_client()
+        self._api = self.api_client
         self._custom = client.CustomObjectsApi(self._api)
         self._core = client.CoreV1Api(self._api)
         self._lock = threading.Lock()

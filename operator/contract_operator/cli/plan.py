@@ -211,7 +211,8 @@ def render(
                 w(f"  x {name}: {reason}\n")
     if result.drifted:
         w(
-            f"\nDrifted ({len(result.drifted)}) - reported only, existing topics are never altered:\n"
+            f"\nDrifted ({len(result.drifted)}) - reported only, "
+            "existing topics are never altered:\n"
         )
         for contract, topic in result.drifted:
             w(f"  ~ {topic.name}  ({contract.key})\n")

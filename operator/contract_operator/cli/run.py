@@ -17,6 +17,7 @@ from contract_operator.cli.common import UsageError, add_naming_options, naming_
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.controller import metrics
 from contract_operator.controller.handlers import build_registry
+from contract_operator.controller.peering import PeeringGate, draw_priority, own_identity
 from contract_operator.controller.reconciler import Reconciler
 from contract_operator.controller.settings import (
     ENV_HEALTH_PORT,
@@ -153,7 +154,11 @@ def run(args: argparse.Namespace) -> int:
         settings.resync_seconds,
         broker.settings,
     )
-    registry = build_registry(lambda view: Reconciler(settings, broker, kube, view))
+    identity, priority, gate = own_identity(), draw_priority(), None
+    if settings.peering:
+        namespace = settings.namespaces[0] if settings.namespaces else None
+        gate = PeeringGate(kube.api_client, settings.peering, identity, priority, namespace).paused
+    registry = build_registry(lambda view: Reconciler(settings, broker, kube, view, gate))
     asyncio.run(
         kopf.operator(
             registry=registry,
@@ -161,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
             namespaces=settings.namespaces,
             standalone=settings.peering is None,
             peering_name=settings.peering,
+            identity=identity,
+            priority=priority,
             liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
             if settings.health_port
             else None,

@@ -8,6 +8,7 @@ wakes it too, so out-of-band changes on the broker are seen without any change t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -132,11 +133,13 @@ class Reconciler:
         broker: Broker,
         kube: Kube,
         view: Callable[[], Iterable[Record]],
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
         self.kube = kube
         self._view = view
+        self._paused = gate  # returns True while another replica is the active one
         self._wake = asyncio.Event()
         # The status we last wrote, by uid: the watch may not have delivered it back yet, and
         # comparing with it is what keeps an unchanged status from being written twice.
@@ -156,13 +159,15 @@ class Reconciler:
         """
         timeout: float | None = None
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
             await asyncio.sleep(self.settings.batch_window_seconds)
             self._wake.clear()
             try:
+                if self._paused is not None and await asyncio.to_thread(self._paused):
+                    log.debug("standing by: another replica is active")
+                    timeout = self.settings.retry_seconds
+                    continue
                 report = await self.reconcile_once()
                 ok = report.broker_error is None
             except Exception:  # keep the operator alive; the next cycle retries

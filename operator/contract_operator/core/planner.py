@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .drift import DriftField, drift_of
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..model.contract import Contract, PublishTopic
 
 
-class TopicState(str, Enum):
+class TopicState(StrEnum):
     MISSING = "Missing"  # declared, absent on the broker: will be created
     CREATED = "Created"  # created by this reconcile
     PRESENT = "Present"  # exists and matches the declaration
@@ -157,7 +157,7 @@ def plan(
             elif (key, sub) in broken:
                 state, message = TopicState.ORPHANED, broken[key, sub].reason
                 if options.create_subscribed and (snapshot is None or not snapshot.get(sub)):
-                    state, extra = observe(sub)
+                    state, _ = observe(sub)
                     if state is TopicState.MISSING:
                         to_create.setdefault(
                             sub,

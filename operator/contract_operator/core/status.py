@@ -94,7 +94,8 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
             TRUE,
             "ConfigDrift",
             f"{_names(drifted_topics)} differ from the contract ({first.name}: {detail}). "
-            "Existing topics are never altered: change the contract to match, or migrate the topic.",
+            "Existing topics are never altered: change the contract to match, "
+            "or migrate the topic.",
         )
     else:
         drifted = Condition(DRIFTED, FALSE, "InSync", "existing topics match the contract")
@@ -167,7 +168,9 @@ def desired_status(
             "status": cond.status,
             "reason": cond.reason,
             "message": cond.message,
-            "lastTransitionTime": now if flipped else old.get("lastTransitionTime", now),
+            "lastTransitionTime": now
+            if flipped or old is None
+            else old.get("lastTransitionTime", now),
         }
         if generation is not None:
             entry["observedGeneration"] = generation
@@ -239,9 +242,7 @@ def transitions(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) 
     old, new = flipped(PROVISIONED)
     if old != new:
         cond = after[PROVISIONED]
-        if new == UNKNOWN:
-            out.append(Transition("Warning", cond["reason"], cond["message"]))
-        elif new == FALSE and cond["reason"] != "TopicsMissing":
+        if new == UNKNOWN or (new == FALSE and cond["reason"] != "TopicsMissing"):
             out.append(Transition("Warning", cond["reason"], cond["message"]))
         elif old == UNKNOWN and new == TRUE:
             out.append(Transition("Normal", "BrokerAvailable", "the broker answers again"))
