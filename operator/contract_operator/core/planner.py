@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from .checks import merge_problems
 from .drift import DriftField, drift_of
 from .naming import NamingRules, check_contract
 from .problems import Problem, Severity
@@ -127,7 +128,10 @@ def plan(
     )
     losers = {(k, c.topic): c.winner for c in wiring.conflicts for k in c.losers}
     broken = {(w.contract, w.topic): w for w in wiring.broken_wires}
-    wiring_problems = tuple(wiring.problems())
+    problems = tuple(merge_problems([p for ps in naming.values() for p in ps], wiring))
+    problems_of: dict[str | None, list[Problem]] = {}
+    for problem in problems:
+        problems_of.setdefault(problem.contract, []).append(problem)
     publishers = _publishers(contracts, invalid, losers)
 
     to_create: dict[str, TopicRequest] = {}
@@ -173,10 +177,8 @@ def plan(
                     owner = publishers.get(sub, "its publisher")
                     state, message = TopicState.PENDING, f"waiting for {owner} to create it"
                 topics.append(TopicStatus(sub, SUBSCRIBE, state, message))
-        own_problems = naming[key] + tuple(p for p in wiring_problems if p.contract == key)
-        results.append(ContractPlan(contract, tuple(topics), own_problems))
+        results.append(ContractPlan(contract, tuple(topics), tuple(problems_of.get(key, ()))))
 
-    problems = tuple(p for ps in naming.values() for p in ps) + wiring_problems
     return Plan(tuple(to_create.values()), tuple(results), problems, broker_error)
 
 

@@ -1,0 +1,715 @@
+#!/usr/bin/env python3
+"""bench.py — how fast the operator brings N NodeContracts × M topics to Ready, at what cost.
+
+Runs against the real local testbed (hack/testbed.sh: kube-apiserver + etcd + noida-db) and
+the real operator as a subprocess. For each size it:
+
+  1. starts `contract-operator run` on a fresh namespace (metrics on a free port);
+  2. creates N NodeContracts of M published topics each, 8 creates in flight, and polls one
+     LIST of the namespace every 0.5 s until every contract has Ready=True;
+  3. waits until the operator is quiet (no reconcile cycle for a while), then reads its
+     /metrics (admin requests by operation, status writes, reconcile cycles) and its memory
+     (VmRSS, VmHWM from /proc), and checks on the broker that all N×M topics exist with the
+     declared partitions;
+  4. steady state: status writes and cycles over an idle interval (should both be 0);
+  5. stops the operator (SIGTERM). Namespaces and topics are left in place: names are unique
+     per run, so runs never see each other's objects.
+
+    .venv/bin/python hack/bench.py                      # 100x10 and 1000x10
+    .venv/bin/python hack/bench.py --contracts 50 --topics 4
+    .venv/bin/python hack/bench.py --runs 100x10,500x20 --markdown
+
+The testbed is the one in $CO_TESTBED_DIR (else the repo's .testbed): reused when it is up,
+otherwise started here and torn down at the end. Progress goes to stderr, the table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTBED = ROOT / "hack" / "testbed.sh"
+CRD_PATH = ROOT / "crds" / "nodecontract.yaml"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+GROUP, VERSION, PLURAL = "eventbus.dev", "v1alpha1", "nodecontracts"
+
+POLL_SECONDS = 0.5  # one LIST of the namespace per poll; not counted in the operator's figures
+APPLY_THREADS = 8
+DEFAULT_RUNS = "100x10,1000x10"
+
+
+class BenchError(Exception):
+    """A step did not finish; the message says which, and what was last seen."""
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'100x10' (or '100×10') -> (100, 10)."""
+    match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not CONTRACTSxTOPICS (e.g. 100x10)")
+    contracts, topics = int(match.group(1)), int(match.group(2))
+    if contracts < 1 or topics < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: both numbers must be at least 1")
+    if topics > 1000:  # the CRD's maxItems for publishTopics
+        raise argparse.ArgumentTypeError(f"{text!r}: at most 1000 topics per contract (CRD)")
+    return contracts, topics
+
+
+def parse_runs(text: str) -> list[tuple[int, int]]:
+    """'100x10,1000x10' -> [(100, 10), (1000, 10)]."""
+    sizes = [parse_size(part) for part in text.split(",") if part.strip()]
+    if not sizes:
+        raise argparse.ArgumentTypeError("--runs needs at least one CONTRACTSxTOPICS")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hack/bench.py",
+        description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"Without --contracts/--topics/--runs it runs {DEFAULT_RUNS}.",
+    )
+    parser.add_argument("--contracts", type=int, metavar="N", help="NodeContracts (default 100)")
+    parser.add_argument("--topics", type=int, metavar="M", help="topics each (default 10)")
+    parser.add_argument(
+        "--runs",
+        type=parse_runs,
+        metavar="NxM,...",
+        help=f"several sizes in one go, e.g. {DEFAULT_RUNS} (overrides --contracts/--topics)",
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=2, help="partitions per topic (default 2)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="limit for each wait (default: max(120, 0.06 s per topic): 600 s for 1000x10)",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="steady-state interval in which no status write is expected (default 5)",
+    )
+    parser.add_argument(
+        "--testbed-dir",
+        default=os.environ.get("CO_TESTBED_DIR") or str(ROOT / ".testbed"),
+        help="testbed state dir (default: $CO_TESTBED_DIR, else the repo's .testbed)",
+    )
+    parser.add_argument(
+        "--log-dir",
+        help="keep operator logs here (default: a temporary dir, kept only on failure)",
+    )
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    return parser
+
+
+def sizes_of(args: argparse.Namespace) -> list[tuple[int, int]]:
+    if args.runs:
+        return list(args.runs)
+    if args.contracts is None and args.topics is None:
+        return parse_runs(DEFAULT_RUNS)
+    return [parse_size(f"{args.contracts or 100}x{args.topics or 10}")]
+
+
+def timeout_for(args: argparse.Namespace, contracts: int, topics: int) -> float:
+    return args.timeout if args.timeout else max(120.0, 0.06 * contracts * topics)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- testbed
+
+
+def _exports(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("export ") and "=" in line:
+            key, _, value = line[len("export ") :].partition("=")
+            out[key] = value.strip().strip("'\"")
+    return out
+
+
+class Testbed:
+    """The testbed of hack/testbed.sh in `directory`; stopped at the end only if started here."""
+
+    def __init__(self, directory: str) -> None:
+        self.env = {**os.environ, "CO_TESTBED_DIR": directory}
+        self.directory = directory
+        running = subprocess.run([TESTBED, "env"], capture_output=True, text=True, env=self.env)
+        self.owned = running.returncode != 0
+        if self.owned:
+            log(f"starting the testbed in {directory} (hack/testbed.sh up)")
+            running = subprocess.run(
+                [TESTBED, "up"], capture_output=True, text=True, env=self.env, timeout=900
+            )
+            if running.returncode != 0:
+                raise BenchError(f"hack/testbed.sh up failed:\n{running.stderr[-3000:]}")
+        else:
+            log(f"reusing the running testbed in {directory}")
+        exports = _exports(running.stdout)
+        try:
+            self.kubeconfig = exports["KUBECONFIG"]
+            self.bootstrap = exports["BOOTSTRAP_SERVERS"]
+        except KeyError as exc:
+            raise BenchError(f"hack/testbed.sh printed no {exc} line:\n{running.stdout}") from None
+
+    def down(self) -> None:
+        if self.owned:
+            log("stopping the testbed started by this benchmark (hack/testbed.sh down)")
+            subprocess.run([TESTBED, "down"], capture_output=True, text=True, env=self.env)
+
+
+# --------------------------------------------------------------------------- kubernetes
+
+
+def kube_client(kubeconfig: str) -> Any:
+    from kubernetes import client, config
+
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+    cfg.connection_pool_maxsize = APPLY_THREADS * 2
+    return client.ApiClient(cfg)
+
+
+def install_crd(api_client: Any, timeout: float = 60.0) -> None:
+    """Create or replace crds/nodecontract.yaml and wait until it is Established."""
+    import yaml
+    from kubernetes import client
+
+    body = yaml.safe_load(CRD_PATH.read_text())
+    api = client.ApiextensionsV1Api(api_client)
+    name = body["metadata"]["name"]
+    try:
+        current = api.read_custom_resource_definition(name)
+        body["metadata"]["resourceVersion"] = current.metadata.resource_version
+        api.replace_custom_resource_definition(name, body)
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+        api.create_custom_resource_definition(body)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        crd = api.read_custom_resource_definition(name)
+        conditions = {c.type: c.status for c in (crd.status.conditions or [])}
+        if conditions.get("Established") == "True":
+            return
+        time.sleep(0.1)
+    raise BenchError(f"CRD {name} not Established after {timeout:g} s")
+
+
+def manifest(namespace: str, node: str, topics: int, partitions: int) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "NodeContract",
+        "metadata": {"name": node, "namespace": namespace},
+        "spec": {
+            "node": node,
+            "eventBus": {
+                "publishTopics": [
+                    {
+                        "name": f"onex.evt.{node}.e{j}.v1",
+                        "partitions": partitions,
+                        "replicationFactor": 1,
+                        "config": {"retention.ms": "604800000"},
+                    }
+                    for j in range(topics)
+                ]
+            },
+        },
+    }
+
+
+def count_ready(api_client: Any, namespace: str) -> int:
+    """Contracts with Ready=True, from one LIST of the namespace."""
+    from kubernetes import client
+
+    response = client.CustomObjectsApi(api_client).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, _preload_content=False, _request_timeout=30
+    )
+    items = json.loads(response.data).get("items") or []
+    return sum(
+        any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (item.get("status") or {}).get("conditions") or []
+        )
+        for item in items
+    )
+
+
+# --------------------------------------------------------------------------- operator
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Operator:
+    """`contract-operator run` as a subprocess, watching one namespace."""
+
+    def __init__(self, testbed: Testbed, namespace: str, log_path: Path) -> None:
+        self.metrics_port = free_port()
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        env = {
+            **testbed.env,
+            "KUBECONFIG": testbed.kubeconfig,
+            "BOOTSTRAP_SERVERS": testbed.bootstrap,
+        }
+        self.proc = subprocess.Popen(
+            [
+                str(PYTHON),
+                "-m",
+                "contract_operator",
+                "run",
+                "--namespace",
+                namespace,
+                "--resync-seconds",
+                "300",
+                "--metrics-port",
+                str(self.metrics_port),
+                "--health-port",
+                "0",
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no operator log)"
+        return "\n".join(f"    | {line}" for line in text[-lines:]) or "    | (empty)"
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise BenchError(f"the operator exited with code {self.proc.returncode}")
+
+    def metrics(self) -> dict[str, float]:
+        """The operator's /metrics as {'name{label="value"}': value} for the samples we use."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+            text = response.read().decode()
+        out: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            if not family.name.startswith("contract_operator_"):
+                continue
+            for sample in family.samples:
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+        return out
+
+    def wait_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                self.metrics()
+                return
+            except OSError as exc:
+                last = exc
+                time.sleep(0.1)
+        raise BenchError(
+            f"the operator's metrics port {self.metrics_port} did not answer "
+            f"within {timeout:g} s (last: {last})"
+        )
+
+    def memory(self) -> tuple[float, float]:
+        """(VmRSS, VmHWM) in MiB."""
+        fields = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0]) / 1024  # kB -> MiB
+        return fields["VmRSS"], fields["VmHWM"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                log(f"operator {self.pid} ignored SIGTERM for 30 s; killing it")
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def status_writes(m: dict[str, float]) -> int:
+    return int(m.get("contract_operator_status_writes_total", 0))
+
+
+def cycles(m: dict[str, float]) -> int:
+    return int(m.get("contract_operator_reconcile_duration_seconds_count", 0))
+
+
+def cycle_seconds(m: dict[str, float]) -> float:
+    return m.get("contract_operator_reconcile_duration_seconds_sum", 0.0)
+
+
+def admin_requests(m: dict[str, float], operation: str) -> int:
+    return int(m.get(f'contract_operator_admin_requests_total{{operation="{operation}"}}', 0))
+
+
+# --------------------------------------------------------------------------- one size
+
+
+@dataclass
+class Result:
+    contracts: int
+    topics: int
+    apply_s: float
+    ready_s: float
+    settled_s: float
+    metadata: int
+    describe_configs: int
+    create_topics: int
+    status_writes: int
+    cycles: int
+    cycle_s: float
+    idle_writes: int
+    idle_cycles: int
+    rss_mb: float
+    peak_rss_mb: float
+    topics_ok: int
+
+    @property
+    def size(self) -> str:
+        return f"{self.contracts}×{self.topics}"
+
+
+def wait_until(
+    what: str,
+    predicate: Callable[[], bool],
+    timeout: float,
+    operator: Operator,
+    interval: float = POLL_SECONDS,
+    last: Callable[[], str] = lambda: "",
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        operator.check_alive()
+        if predicate():
+            return
+        if time.monotonic() >= deadline:
+            seen = last()
+            raise BenchError(
+                f"timed out after {timeout:g} s waiting for {what}" + (f" ({seen})" if seen else "")
+            )
+        time.sleep(interval)
+
+
+def apply_all(api_client: Any, bodies: Sequence[dict[str, Any]]) -> tuple[float, list[str]]:
+    """Create every NodeContract, APPLY_THREADS at a time; (time it took, errors)."""
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(api_client)
+    errors: list[str] = []
+
+    def create(body: dict[str, Any]) -> None:
+        ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        try:
+            custom.create_namespaced_custom_object(
+                GROUP, VERSION, ns, PLURAL, body, _request_timeout=60
+            )
+        except Exception as exc:
+            reason = getattr(exc, "reason", None) or exc
+            errors.append(f"{ns}/{name}: {reason} {getattr(exc, 'body', '') or ''}".strip())
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(APPLY_THREADS) as pool:
+        list(pool.map(create, bodies))
+    return time.monotonic() - started, errors
+
+
+def settle(operator: Operator, timeout: float) -> tuple[dict[str, float], float]:
+    """Wait until no cycle has ended for a while; (metrics, when they last changed).
+
+    The quiet window is twice the longest cycle seen plus a second, so a cycle that is still
+    running (it only counts once it ends) is not mistaken for quiet.
+    """
+    deadline = time.monotonic() + timeout
+    current = operator.metrics()
+    changed_at = time.monotonic()
+    longest = cycle_seconds(current) / max(cycles(current), 1)
+    while True:
+        time.sleep(POLL_SECONDS)
+        operator.check_alive()
+        now = operator.metrics()
+        done = cycles(now) - cycles(current)
+        if done or status_writes(now) != status_writes(current):
+            if done:
+                longest = max(longest, (cycle_seconds(now) - cycle_seconds(current)) / done)
+            current, changed_at = now, time.monotonic()
+        quiet = max(3.0, 2 * longest + 1.0)
+        if time.monotonic() - changed_at >= quiet:
+            return current, changed_at
+        if time.monotonic() >= deadline:
+            raise BenchError(
+                f"the operator was still reconciling after {timeout:g} s "
+                f"({cycles(now)} cycles, {status_writes(now)} status writes so far)"
+            )
+
+
+def verify_topics(bootstrap: str, names: dict[str, int]) -> tuple[int, list[str]]:
+    """How many of `names` exist with the declared partitions; and what is wrong with the rest."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False})
+    listed = admin.list_topics(timeout=60).topics
+    ok, wrong = 0, []
+    for name, partitions in names.items():
+        meta = listed.get(name)
+        if meta is None or meta.error is not None:
+            wrong.append(f"{name}: missing")
+        elif len(meta.partitions) != partitions:
+            wrong.append(f"{name}: {len(meta.partitions)} partitions, declared {partitions}")
+        else:
+            ok += 1
+    return ok, wrong
+
+
+def run_size(
+    args: argparse.Namespace, testbed: Testbed, api_client: Any, log_dir: Path, n: int, m: int
+) -> Result:
+    from kubernetes import client
+
+    timeout = timeout_for(args, n, m)
+    run_id = uuid.uuid4().hex[:6]
+    namespace = f"bench-{n}x{m}-{run_id}"
+    client.CoreV1Api(api_client).create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
+    )
+    nodes = [f"b{run_id}-{i}" for i in range(n)]
+    bodies = [manifest(namespace, node, m, args.partitions) for node in nodes]
+    expected = {
+        t["name"]: args.partitions for b in bodies for t in b["spec"]["eventBus"]["publishTopics"]
+    }
+    log(f"{n}x{m}: namespace {namespace}, {len(expected)} topics, timeout {timeout:g} s per wait")
+
+    operator = Operator(testbed, namespace, log_dir / f"operator-{n}x{m}-{run_id}.log")
+    try:
+        operator.wait_up(60)
+        time.sleep(1.0)  # let kopf finish its (empty) initial listing and open the watch
+        before = operator.metrics()
+
+        # Phase 1: apply everything, poll until every contract is Ready.
+        applied: dict[str, Any] = {}
+
+        def apply() -> None:
+            applied["seconds"], applied["errors"] = apply_all(api_client, bodies)
+
+        started = time.monotonic()
+        applier = threading.Thread(target=apply, name="apply", daemon=True)
+        applier.start()
+        seen = {"ready": 0}
+
+        def all_ready() -> bool:
+            if not applier.is_alive() and applied.get("errors"):
+                errs = applied["errors"]
+                raise BenchError(f"{len(errs)} creates failed, first: {errs[0]}")
+            seen["ready"] = count_ready(api_client, namespace)
+            return seen["ready"] >= n
+
+        wait_until(
+            f"all {n} NodeContracts to be Ready=True",
+            all_ready,
+            timeout,
+            operator,
+            last=lambda: f"{seen['ready']}/{n} Ready",
+        )
+        ready_s = time.monotonic() - started
+        applier.join(timeout)
+        if applier.is_alive() or "seconds" not in applied:
+            raise BenchError(f"the creates did not finish within {timeout:g} s")
+        log(f"{n}x{m}: applied in {applied['seconds']:.2f} s, all Ready after {ready_s:.2f} s")
+
+        after, changed_at = settle(operator, timeout)
+        settled_s = changed_at - started
+        rss, peak = operator.memory()
+        ok, wrong = verify_topics(testbed.bootstrap, expected)
+        if wrong:
+            raise BenchError(
+                f"{len(wrong)} of {len(expected)} topics are not right on the broker, e.g. "
+                + "; ".join(wrong[:5])
+            )
+
+        # Phase 2: steady state; nothing changes, so nothing should be written.
+        idle_from = operator.metrics()
+        time.sleep(args.idle_seconds)
+        operator.check_alive()
+        idle_to = operator.metrics()
+
+        def delta(fn: Callable[[dict[str, float]], Any]) -> Any:
+            return fn(after) - fn(before)
+
+        result = Result(
+            contracts=n,
+            topics=m,
+            apply_s=applied["seconds"],
+            ready_s=ready_s,
+            settled_s=settled_s,
+            metadata=delta(lambda x: admin_requests(x, "metadata")),
+            describe_configs=delta(lambda x: admin_requests(x, "describe_configs")),
+            create_topics=delta(lambda x: admin_requests(x, "create_topics")),
+            status_writes=delta(status_writes),
+            cycles=delta(cycles),
+            cycle_s=delta(cycle_seconds),
+            idle_writes=status_writes(idle_to) - status_writes(idle_from),
+            idle_cycles=cycles(idle_to) - cycles(idle_from),
+            rss_mb=rss,
+            peak_rss_mb=peak,
+            topics_ok=ok,
+        )
+        log(f"{n}x{m}: {result}")
+        return result
+    except BenchError as exc:
+        raise BenchError(
+            f"{n}x{m}: {exc}\n  operator log {operator.log_path} (tail):\n{operator.tail()}"
+        ) from None
+    finally:
+        operator.stop()
+
+
+# --------------------------------------------------------------------------- output
+
+COLUMNS = (
+    ("contracts×topics", lambda r: r.size),
+    ("apply_s", lambda r: f"{r.apply_s:.2f}"),
+    ("all_ready_s", lambda r: f"{r.ready_s:.2f}"),
+    ("settled_s", lambda r: f"{r.settled_s:.2f}"),
+    (
+        "admin_requests (metadata/describe_configs/create_topics)",
+        lambda r: f"{r.metadata}/{r.describe_configs}/{r.create_topics}",
+    ),
+    (
+        "status_writes (per contract)",
+        lambda r: f"{r.status_writes} ({r.status_writes / r.contracts:.2f})",
+    ),
+    ("reconcile_cycles (total_s)", lambda r: f"{r.cycles} ({r.cycle_s:.2f})"),
+    ("idle_writes/cycles", lambda r: f"{r.idle_writes}/{r.idle_cycles}"),
+    ("topics_ok", lambda r: f"{r.topics_ok}/{r.contracts * r.topics}"),
+    ("rss_mb", lambda r: f"{r.rss_mb:.0f}"),
+    ("peak_rss_mb", lambda r: f"{r.peak_rss_mb:.0f}"),
+)
+
+
+def table(results: Sequence[Result]) -> str:
+    rows = [[h for h, _ in COLUMNS]] + [[fn(r) for _, fn in COLUMNS] for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    return "\n".join(
+        "  ".join(
+            cell.rjust(w) if i else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+def markdown(results: Sequence[Result]) -> str:
+    head = [h for h, _ in COLUMNS]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
+    ]
+    lines += ["| " + " | ".join(fn(r) for _, fn in COLUMNS) + " |" for r in results]
+    return "\n".join(lines)
+
+
+def context_line(args: argparse.Namespace) -> str:
+    return (
+        f"testbed: kube-apiserver v1.20.2 + etcd + noida-db on loopback, {os.cpu_count()} CPUs; "
+        f"{args.partitions} partitions/topic; operator resync 300 s; "
+        f"{APPLY_THREADS} creates in flight; Ready polled every {POLL_SECONDS:g} s; "
+        f"idle interval {args.idle_seconds:g} s"
+    )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        sizes = sizes_of(args)
+    except argparse.ArgumentTypeError as exc:
+        print(f"hack/bench.py: error: {exc}", file=sys.stderr)
+        return 2
+    keep_logs = bool(args.log_dir)
+    log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix="co-bench-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    results: list[Result] = []
+    testbed: Testbed | None = None
+    failed = False
+    try:
+        testbed = Testbed(args.testbed_dir)
+        api_client = kube_client(testbed.kubeconfig)
+        install_crd(api_client)
+        for n, m in sizes:
+            results.append(run_size(args, testbed, api_client, log_dir, n, m))
+    except BenchError as exc:
+        failed = True
+        print(f"hack/bench.py: FAILED: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        failed = True
+        print("hack/bench.py: interrupted", file=sys.stderr)
+    finally:
+        if testbed is not None:
+            testbed.down()
+
+    if results:
+        print(context_line(args))
+        print(table(results))
+        if args.markdown:
+            print()
+            print(markdown(results))
+    if failed:
+        print(f"operator logs kept in {log_dir}", file=sys.stderr)
+        return 1
+    if not keep_logs:
+        for path in log_dir.iterdir():
+            path.unlink()
+        log_dir.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
