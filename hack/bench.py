@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench.py — how fast the operator brings N NodeContracts × M topics to Ready, at what cost.
+"""bench.py — how fast the operator brings N NodeContracts x M topics to Ready, at what cost.
 
 Runs against the real local testbed (hack/testbed.sh: kube-apiserver + etcd + noida-db) and
 the real operator as a subprocess. For each size it:
@@ -9,7 +9,7 @@ the real operator as a subprocess. For each size it:
      LIST of the namespace every 0.5 s until every contract has Ready=True;
   3. waits until the operator is quiet (no reconcile cycle for a while), then reads its
      /metrics (admin requests by operation, status writes, reconcile cycles) and its memory
-     (VmRSS, VmHWM from /proc), and checks on the broker that all N×M topics exist with the
+     (VmRSS, VmHWM from /proc), and checks on the broker that all NxM topics exist with the
      declared partitions;
   4. steady state: status writes and cycles over an idle interval (should both be 0);
   5. stops the operator (SIGTERM). Namespaces and topics are left in place: names are unique
@@ -63,8 +63,8 @@ class BenchError(Exception):
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'100x10' (or '100×10') -> (100, 10)."""
-    match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*", text)
+    """'100x10' (or with a multiplication sign) -> (100, 10)."""
+    match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*", text)  # noqa: RUF001
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not CONTRACTSxTOPICS (e.g. 100x10)")
     contracts, topics = int(match.group(1)), int(match.group(2))
@@ -324,7 +324,7 @@ class Operator:
         from prometheus_client.parser import text_string_to_metric_families
 
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=10) as response:
             text = response.read().decode()
         out: dict[str, float] = {}
         for family in text_string_to_metric_families(text):
@@ -412,7 +412,7 @@ class Result:
 
     @property
     def size(self) -> str:
-        return f"{self.contracts}×{self.topics}"
+        return f"{self.contracts}×{self.topics}"  # noqa: RUF001
 
 
 def wait_until(
@@ -611,7 +611,7 @@ def run_size(
 # --------------------------------------------------------------------------- output
 
 COLUMNS = (
-    ("contracts×topics", lambda r: r.size),
+    ("contracts×topics", lambda r: r.size),  # noqa: RUF001
     ("apply_s", lambda r: f"{r.apply_s:.2f}"),
     ("all_ready_s", lambda r: f"{r.ready_s:.2f}"),
     ("settled_s", lambda r: f"{r.settled_s:.2f}"),
