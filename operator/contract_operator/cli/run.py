@@ -101,7 +101,7 @@ def add_parser(subparsers: Any) -> None:
     env_defaults = {}
     if os.environ.get(ENV_PATTERN):
         env_defaults["pattern"] = os.environ[ENV_PATTERN]
-    if ENV_KINDS in os.environ:
+    if os.environ.get(ENV_KINDS):
         env_defaults["kinds"] = os.environ[ENV_KINDS]
     parser.set_defaults(func=run, **env_defaults)
     add_connection_options(parser)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes.client import ApiException
+
 from ..adapters.broker import Broker, BrokerError
 from ..adapters.kube import Kube, now
 from ..core.planner import Plan, plan
@@ -120,6 +122,7 @@ class CycleReport:
     contracts: int = 0
     created: frozenset[str] = frozenset()
     status_writes: int = 0
+    write_errors: int = 0
     events: int = 0
     broker_error: str | None = None
     seconds: float = 0.0
@@ -169,7 +172,7 @@ class Reconciler:
                     timeout = self.settings.retry_seconds
                     continue
                 report = await self.reconcile_once()
-                ok = report.broker_error is None
+                ok = report.broker_error is None and not report.write_errors
             except Exception:  # keep the operator alive; the next cycle retries
                 log.exception("reconcile failed; retrying in %s s", self.settings.retry_seconds)
                 ok = False
@@ -247,9 +250,15 @@ class Reconciler:
             return
         events = transitions(previous, desired)
         async with self._writers:
-            written = await asyncio.to_thread(
-                self.kube.patch_status, record.namespace, record.name, desired
-            )
+            try:
+                written = await asyncio.to_thread(
+                    self.kube.patch_status, record.namespace, record.name, desired
+                )
+            except ApiException as exc:
+                # One contract's failed write must not stop the others; the next cycle retries.
+                log.warning("cannot write status of %s: %s %s", record.key, exc.status, exc.reason)
+                report.write_errors += 1
+                return
             if not written:
                 return
             self._written[record.uid or record.key] = desired
