@@ -86,7 +86,7 @@ all_ready() {
 }
 
 start_operator() {
-  local ports metrics_port health_port pid
+  local metrics_port health_port pid
   read -r metrics_port health_port <<< "$(free_ports)"
   log "starting the operator (namespace $NS, resync 10 s); log: $DEMO/operator.log"
   nohup "$OPERATOR" run --namespace "$NS" --resync-seconds 10 \

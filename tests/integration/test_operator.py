@@ -123,7 +123,7 @@ def test_preexisting_drifted_topic_is_reported_and_left_unchanged(
     )
 
     drifted = ncs.wait_condition("orders", "Drifted", "True")
-    assert drifted["reason"] == "ConfigDrift"
+    assert drifted["reason"] == "TopicDrift"
     assert ncs.condition("orders", "Ready")["status"] == "False"
     (entry,) = ncs.get("orders")["status"]["topics"]
     assert entry["state"] == "Drifted"
@@ -354,7 +354,7 @@ def test_two_replicas_with_peering_reconcile_once(
     ncs.apply(_nc("orders", node, [{"name": topic}]))
     ncs.wait_condition("orders", "Ready", "True", timeout=40)
     assert topic in _topics(admin)
-    creators = [op for op in ops if f"created 1 topics: {topic}" in op.log()]
+    creators = [op for op in ops if f"created 1 topic(s): {topic}" in op.log()]
     assert len(creators) == 1, [op.log()[-2000:] for op in ops]
     assert all(op.proc.poll() is None for op in ops)
 

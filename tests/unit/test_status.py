@@ -32,10 +32,10 @@ def test_drift_makes_contract_not_ready_and_says_what_to_do() -> None:
         [contract("router", publish=[{"name": DONE, "partitions": 6}])], broker(observed(DONE, 3))
     ).contracts[0]
     (drifted,) = [c for c in conditions_for(cp) if c.type == "Drifted"]
-    assert (drifted.status, drifted.reason) == ("True", "ConfigDrift")
+    assert (drifted.status, drifted.reason) == ("True", "TopicDrift")
     assert "partitions declared 6, actual 3" in drifted.message
     assert "never altered" in drifted.message
-    assert conds(cp)["Ready"] == ("False", "ConfigDrift")
+    assert conds(cp)["Ready"] == ("False", "TopicDrift")
 
 
 def test_broken_wire_sets_wired_false_with_suggestion() -> None:
@@ -105,3 +105,13 @@ def test_transitions_report_created_topics_and_flips_once() -> None:
         plan(router, broker(observed(DONE))).contracts[0], drifted, generation=3, now=T1
     )
     assert [t.reason for t in transitions(drifted, healed)] == ["DriftResolved"]
+
+
+def test_topic_created_event_goes_to_the_publisher_only() -> None:
+    request = "onex.cmd.gateway.route-request.v1"
+    contracts = [contract("gateway", publish=[request]), contract("router", subscribe=[request])]
+    result = plan(contracts, broker(), outcome=CreateResult(created=frozenset({request})))
+    gateway = desired_status(result.for_contract("agents/gateway"), None, generation=1, now=T0)
+    router = desired_status(result.for_contract("agents/router"), None, generation=1, now=T0)
+    assert [t.reason for t in transitions(None, gateway)] == ["TopicCreated"]
+    assert [t.reason for t in transitions(None, router)] == []

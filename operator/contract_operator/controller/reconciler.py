@@ -207,7 +207,7 @@ class Reconciler:
                 result = plan(contracts, None, options, broker_error=broker_error)
         if outcome.created:
             log.info(
-                "created %d topics: %s", len(outcome.created), ", ".join(sorted(outcome.created))
+                "created %d topic(s): %s", len(outcome.created), ", ".join(sorted(outcome.created))
             )
         for name, reason in outcome.failed.items():
             log.warning("could not create %s: %s", name, reason)

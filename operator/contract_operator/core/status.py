@@ -89,13 +89,14 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
     elif drifted_topics:
         first = drifted_topics[0]
         detail = "; ".join(str(d) for d in first.drift)
+        others = len(drifted_topics) - 1
+        more = f" (and {others} more drifted topics in status.topics)" if others else ""
         drifted = Condition(
             DRIFTED,
             TRUE,
-            "ConfigDrift",
-            f"{_names(drifted_topics)} differ from the contract ({first.name}: {detail}). "
-            "Existing topics are never altered: change the contract to match, "
-            "or migrate the topic.",
+            "TopicDrift",
+            f"{first.name}: {detail}{more}. Existing topics are never altered: "
+            "change the contract to match, or migrate the topic.",
         )
     else:
         drifted = Condition(DRIFTED, FALSE, "InSync", "existing topics match the contract")
@@ -265,6 +266,11 @@ def transitions(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) 
         t["name"] for t in (previous or {}).get("topics") or [] if t.get("state") == "Created"
     }
     for topic in desired.get("topics") or []:
-        if topic.get("state") == "Created" and topic["name"] not in was_created:
+        # Only the publisher owns (and is told about) the topic it declared.
+        if (
+            topic.get("role") == PUBLISH
+            and topic.get("state") == "Created"
+            and topic["name"] not in was_created
+        ):
             out.append(Transition("Normal", "TopicCreated", f"created topic {topic['name']}"))
     return out
