@@ -64,7 +64,7 @@ class BenchError(Exception):
 
 def parse_size(text: str) -> tuple[int, int]:
     """'100x10' (or with a multiplication sign) -> (100, 10)."""
-    match = re.fullmatch(r"\s*(\d+)\s*[x×]\s*(\d+)\s*", text)  # noqa: RUF001
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)  # noqa: RUF001
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not CONTRACTSxTOPICS (e.g. 100x10)")
     contracts, topics = int(match.group(1)), int(match.group(2))

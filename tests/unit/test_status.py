@@ -115,3 +115,18 @@ def test_topic_created_event_goes_to_the_publisher_only() -> None:
     router = desired_status(result.for_contract("agents/router"), None, generation=1, now=T0)
     assert [t.reason for t in transitions(None, gateway)] == ["TopicCreated"]
     assert [t.reason for t in transitions(None, router)] == []
+
+
+def test_invalid_spec_is_not_ready_and_keeps_transition_times() -> None:
+    from contract_operator.core.status import invalid_spec_status
+
+    first = invalid_spec_status("spec.node: missing", None, generation=3, now=T0)
+    assert {c["type"]: (c["status"], c["reason"]) for c in first["conditions"]} == {
+        "Ready": ("False", "InvalidSpec"),
+        "Provisioned": ("Unknown", "InvalidSpec"),
+        "Drifted": ("Unknown", "InvalidSpec"),
+        "Wired": ("Unknown", "InvalidSpec"),
+    }
+    assert "spec.node: missing" in first["conditions"][0]["message"]
+    again = invalid_spec_status("spec.node: missing", first, generation=3, now=T1)
+    assert not needs_write(first, again)

@@ -22,11 +22,9 @@ from ..adapters.kube import Kube, now
 from ..core.planner import Plan, plan
 from ..core.snapshot import BrokerSnapshot, CreateResult
 from ..core.status import (
-    CONDITION_TYPES,
-    FALSE,
-    READY,
     Transition,
     desired_status,
+    invalid_spec_status,
     needs_write,
     transitions,
 )
@@ -78,41 +76,6 @@ def record_of(body: Mapping[str, Any]) -> Record:
         contract,
         error,
     )
-
-
-def invalid_status(
-    record: Record, stamp: str, previous: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """Status for a NodeContract the parser rejects (the CRD let it through, the model did not)."""
-    message = f"the spec is not a valid contract: {record.error}. Fix the spec and re-apply."
-    before = {c.get("type"): c for c in (previous or {}).get("conditions") or []}
-    conditions = []
-    for kind in CONDITION_TYPES:
-        status = FALSE if kind == READY else "Unknown"
-        old = before.get(kind)
-        conditions.append(
-            {
-                "type": kind,
-                "status": status,
-                "reason": "InvalidSpec",
-                "message": message[:1024],
-                "lastTransitionTime": stamp
-                if not old or old.get("status") != status
-                else old.get("lastTransitionTime", stamp),
-                **({"observedGeneration": record.generation} if record.generation else {}),
-            }
-        )
-    out: dict[str, Any] = {
-        "conditions": conditions,
-        "topics": [],
-        "publishCount": 0,
-        "subscribeCount": 0,
-        "driftedCount": 0,
-        "brokenWires": 0,
-    }
-    if record.generation is not None:
-        out["observedGeneration"] = record.generation
-    return out
 
 
 @dataclass
@@ -237,7 +200,9 @@ class Reconciler:
     ) -> None:
         previous = self._written.get(record.uid or record.key) or record.status
         if contract_plan is None:
-            desired = invalid_status(record, stamp, previous)
+            desired = invalid_spec_status(
+                record.error or "unreadable", previous, generation=record.generation, now=stamp
+            )
         else:
             desired = desired_status(
                 contract_plan,

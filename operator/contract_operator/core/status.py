@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState
+from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState, TopicStatus
 from .problems import Severity
 
 READY, PROVISIONED, DRIFTED, WIRED = "Ready", "Provisioned", "Drifted", "Wired"
@@ -150,18 +150,16 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
     )
 
 
-def desired_status(
-    cp: ContractPlan,
+def _with_history(
+    conditions: Sequence[Condition],
     previous: Mapping[str, Any] | None,
-    *,
     generation: int | None,
     now: str,
-    broker_error: str | None = None,
-) -> dict[str, Any]:
-    """The full `.status` to hold; lastTransitionTime is kept from `previous` unless it flipped."""
+) -> list[dict[str, Any]]:
+    """Conditions as stored; lastTransitionTime is kept from `previous` unless status flipped."""
     before = {c.get("type"): c for c in (previous or {}).get("conditions") or []}
-    conditions = []
-    for cond in conditions_for(cp, broker_error):
+    out = []
+    for cond in conditions:
         old = before.get(cond.type)
         flipped = old is None or old.get("status") != cond.status
         entry: dict[str, Any] = {
@@ -175,20 +173,51 @@ def desired_status(
         }
         if generation is not None:
             entry["observedGeneration"] = generation
-        conditions.append(entry)
-    pubs = [t for t in cp.topics if t.role == PUBLISH]
+        out.append(entry)
+    return out
+
+
+def _status(
+    conditions: list[dict[str, Any]], topics: Sequence[TopicStatus], generation: int | None
+) -> dict[str, Any]:
+    pubs = [t for t in topics if t.role == PUBLISH]
     status: dict[str, Any] = {
         "conditions": conditions,
-        "topics": [t.to_dict() for t in cp.topics],
-        "topicCount": len(cp.topics),
+        "topics": [t.to_dict() for t in topics],
+        "topicCount": len(topics),
         "publishCount": len(pubs),
-        "subscribeCount": len(cp.topics) - len(pubs),
+        "subscribeCount": len(topics) - len(pubs),
         "driftedCount": sum(t.state is TopicState.DRIFTED for t in pubs),
-        "brokenWires": sum(t.state is TopicState.ORPHANED for t in cp.topics),
+        "brokenWires": sum(t.state is TopicState.ORPHANED for t in topics),
     }
     if generation is not None:
         status["observedGeneration"] = generation
     return status
+
+
+def desired_status(
+    cp: ContractPlan,
+    previous: Mapping[str, Any] | None,
+    *,
+    generation: int | None,
+    now: str,
+    broker_error: str | None = None,
+) -> dict[str, Any]:
+    """The full `.status` to hold for a contract the planner has planned."""
+    conditions = _with_history(conditions_for(cp, broker_error), previous, generation, now)
+    return _status(conditions, cp.topics, generation)
+
+
+def invalid_spec_status(
+    error: str, previous: Mapping[str, Any] | None, *, generation: int | None, now: str
+) -> dict[str, Any]:
+    """Status of a NodeContract the parser rejects (something the CRD schema cannot express)."""
+    message = f"the spec is not a valid contract: {error}. Fix the spec and re-apply."[:MAX_MESSAGE]
+    conditions = [
+        Condition(kind, FALSE if kind == READY else UNKNOWN, "InvalidSpec", message)
+        for kind in CONDITION_TYPES
+    ]
+    return _status(_with_history(conditions, previous, generation, now), (), generation)
 
 
 def needs_write(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
