@@ -84,13 +84,14 @@ def test_status_carries_generation_topics_and_counts() -> None:
 
 def test_transitions_report_created_topics_and_flips_once() -> None:
     router = [contract("router", publish=[DONE])]
-    created = desired_status(
-        plan(router, broker(), outcome=CreateResult(created=frozenset({DONE}))).contracts[0],
-        None,
-        generation=1,
-        now=T0,
-    )
-    assert [t.reason for t in transitions(None, created)] == ["TopicCreated"]
+    created_cp = plan(router, broker(), outcome=CreateResult(created=frozenset({DONE}))).contracts[
+        0
+    ]
+    created = desired_status(created_cp, None, generation=1, now=T0)
+    assert created["topics"][0]["state"] == "Present"  # stored as a lasting state
+    assert [t.message for t in transitions(None, created, created_cp.created)] == [
+        f"created topic {DONE}"
+    ]
     drifted = desired_status(
         plan(
             [contract("router", publish=[{"name": DONE, "partitions": 2}])], broker(observed(DONE))
@@ -107,14 +108,28 @@ def test_transitions_report_created_topics_and_flips_once() -> None:
     assert [t.reason for t in transitions(drifted, healed)] == ["DriftResolved"]
 
 
+def test_a_created_topic_needs_no_second_status_write() -> None:
+    router = [contract("router", publish=[DONE])]
+    created_cp = plan(router, broker(), outcome=CreateResult(created=frozenset({DONE}))).contracts[
+        0
+    ]
+    first = desired_status(created_cp, None, generation=1, now=T0)
+    next_cycle = desired_status(
+        plan(router, broker(observed(DONE))).contracts[0], first, generation=1, now=T1
+    )
+    assert not needs_write(first, next_cycle)
+
+
 def test_topic_created_event_goes_to_the_publisher_only() -> None:
     request = "onex.cmd.gateway.route-request.v1"
     contracts = [contract("gateway", publish=[request]), contract("router", subscribe=[request])]
     result = plan(contracts, broker(), outcome=CreateResult(created=frozenset({request})))
     gateway = desired_status(result.for_contract("agents/gateway"), None, generation=1, now=T0)
     router = desired_status(result.for_contract("agents/router"), None, generation=1, now=T0)
-    assert [t.reason for t in transitions(None, gateway)] == ["TopicCreated"]
-    assert [t.reason for t in transitions(None, router)] == []
+    gateway_cp = result.for_contract("agents/gateway")
+    router_cp = result.for_contract("agents/router")
+    assert [t.reason for t in transitions(None, gateway, gateway_cp.created)] == ["TopicCreated"]
+    assert [t.reason for t in transitions(None, router, router_cp.created)] == []
 
 
 def test_invalid_spec_is_not_ready_and_keeps_transition_times() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -159,18 +160,25 @@ def run(args: argparse.Namespace) -> int:
         namespace = settings.namespaces[0] if settings.namespaces else None
         gate = PeeringGate(kube.api_client, settings.peering, identity, priority, namespace).paused
     registry = build_registry(lambda view: Reconciler(settings, broker, kube, view, gate))
-    asyncio.run(
-        kopf.operator(
-            registry=registry,
-            clusterwide=not settings.namespaces,
-            namespaces=settings.namespaces,
-            standalone=settings.peering is None,
-            peering_name=settings.peering,
-            identity=identity,
-            priority=priority,
-            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
-            if settings.health_port
-            else None,
-        )
-    )
+    asyncio.run(_operate(registry, settings, identity, priority))
     return 0
+
+
+async def _operate(
+    registry: kopf.OperatorRegistry, settings: OperatorSettings, identity: str, priority: int
+) -> None:
+    # Broker calls and status writes run in threads; the default pool (cpu + 4) is too small
+    # to keep eight status writes in flight next to a broker request on a 2-core node.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16))
+    await kopf.operator(
+        registry=registry,
+        clusterwide=not settings.namespaces,
+        namespaces=settings.namespaces,
+        standalone=settings.peering is None,
+        peering_name=settings.peering,
+        identity=identity,
+        priority=priority,
+        liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
+        if settings.health_port
+        else None,
+    )

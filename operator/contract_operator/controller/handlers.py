@@ -38,12 +38,14 @@ def build_registry(
         settings.watching.client_timeout = 300
 
     @kopf.index(GROUP, VERSION, PLURAL, id="nodecontracts", registry=registry)
-    def nodecontracts(body: kopf.Body, **_: Any) -> dict[str, Record]:
+    async def nodecontracts(body: kopf.Body, **_: Any) -> dict[str, Record]:
+        # Async on purpose, like `changed`: kopf runs sync handlers in a thread pool, a needless
+        # hop per watch event when thousands of contracts are listed at start.
         record = record_of(body)
         return {record.key: record}
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    def changed(memo: kopf.Memo, **_: Any) -> None:
+    async def changed(memo: kopf.Memo, **_: Any) -> None:
         # kopf calls event handlers only once the index holds the initial listing.
         memo.reconciler.wake()
 

@@ -112,6 +112,7 @@ class Reconciler:
         self._written: dict[str, Mapping[str, Any]] = {}
         self._seen: dict[str, Record] = {}  # by key, to notice deletions
         self._writers = asyncio.Semaphore(8)
+        self._posters = asyncio.Semaphore(4)
         self.cycles = 0
 
     def wake(self) -> None:
@@ -211,9 +212,15 @@ class Reconciler:
                 now=stamp,
                 broker_error=broker_error,
             )
-        if not needs_write(previous, desired):
-            return
-        events = transitions(previous, desired)
+        created = contract_plan.created if contract_plan is not None else ()
+        events = transitions(previous, desired, created)
+        if needs_write(previous, desired):
+            await self._write(record, desired, report)
+        # Events are hints posted after the write, concurrently and never under the write lock.
+        await asyncio.gather(*(self._post(record.ref, event) for event in events))
+        report.events += len(events)
+
+    async def _write(self, record: Record, desired: dict[str, Any], report: CycleReport) -> None:
         async with self._writers:
             try:
                 written = await asyncio.to_thread(
@@ -228,12 +235,12 @@ class Reconciler:
                 return
             self._written[record.uid or record.key] = desired
             report.status_writes += 1
-            for event in events:
-                await self._post(record.ref, event)
-                report.events += 1
 
     async def _post(self, ref: Mapping[str, str], event: Transition) -> None:
-        await asyncio.to_thread(self.kube.post_event, ref, event.type, event.reason, event.message)
+        async with self._posters:
+            await asyncio.to_thread(
+                self.kube.post_event, ref, event.type, event.reason, event.message
+            )
 
     async def _forget_deleted(self, records: list[Record], report: CycleReport) -> None:
         current = {r.key: r for r in records}

@@ -68,6 +68,11 @@ class ContractPlan:
     def with_state(self, *states: TopicState) -> tuple[TopicStatus, ...]:
         return tuple(t for t in self.topics if t.state in states)
 
+    @property
+    def created(self) -> tuple[str, ...]:
+        """Topics this contract publishes that this reconcile created."""
+        return tuple(t.name for t in self.with_state(TopicState.CREATED) if t.role == PUBLISH)
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -7,7 +7,7 @@ when a condition's status flips, and an unchanged status compares equal (no writ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState, TopicStatus
@@ -70,10 +70,6 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
             FALSE,
             "TopicsMissing",
             f"{_names(by_state[TopicState.MISSING])} will be created",
-        )
-    elif by_state[TopicState.CREATED]:
-        provisioned = Condition(
-            PROVISIONED, TRUE, "TopicsCreated", f"created {_names(by_state[TopicState.CREATED])}"
         )
     else:
         provisioned = Condition(
@@ -183,7 +179,12 @@ def _status(
     pubs = [t for t in topics if t.role == PUBLISH]
     status: dict[str, Any] = {
         "conditions": conditions,
-        "topics": [t.to_dict() for t in topics],
+        # "Created" is news for an Event, not a lasting state: stored as Present, so the next
+        # cycle finds nothing to rewrite.
+        "topics": [
+            (replace(t, state=TopicState.PRESENT) if t.state is TopicState.CREATED else t).to_dict()
+            for t in topics
+        ],
         "topicCount": len(topics),
         "publishCount": len(pubs),
         "subscribeCount": len(topics) - len(pubs),
@@ -255,8 +256,12 @@ class Transition:
     message: str
 
 
-def transitions(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[Transition]:
-    """Events for what changed between two statuses: flips of conditions and topics created.
+def transitions(
+    previous: Mapping[str, Any] | None,
+    desired: Mapping[str, Any],
+    created: Sequence[str] = (),
+) -> list[Transition]:
+    """Events for what changed between two statuses, and one for the topics just `created`.
 
     A first status (no previous) reports only what is wrong, not "fixed" or "resolved".
     """
@@ -291,15 +296,10 @@ def transitions(previous: Mapping[str, Any] | None, desired: Mapping[str, Any]) 
     elif old == FALSE and new == TRUE:
         out.append(Transition("Normal", "WireFixed", after[WIRED]["message"]))
 
-    was_created = {
-        t["name"] for t in (previous or {}).get("topics") or [] if t.get("state") == "Created"
-    }
-    for topic in desired.get("topics") or []:
-        # Only the publisher owns (and is told about) the topic it declared.
-        if (
-            topic.get("role") == PUBLISH
-            and topic.get("state") == "Created"
-            and topic["name"] not in was_created
-        ):
-            out.append(Transition("Normal", "TopicCreated", f"created topic {topic['name']}"))
+    if created:
+        names = ", ".join(created[:5]) + (
+            f" and {len(created) - 5} more" if len(created) > 5 else ""
+        )
+        count = f"{len(created)} topics" if len(created) > 1 else "topic"
+        out.append(Transition("Normal", "TopicCreated", f"created {count} {names}"))
     return out
