@@ -25,10 +25,11 @@ def now() -> str:
 def load_client() -> client.ApiClient:
     """In-cluster credentials when running in a pod, otherwise the kubeconfig (KUBECONFIG)."""
     try:
-        config.load_incluster_config()
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
         return client.ApiClient()
     except config.ConfigException:
-        return config.new_client_from_config()
+        api: client.ApiClient = config.new_client_from_config()  # type: ignore[no-untyped-call]
+        return api
 
 
 class Kube:

@@ -176,7 +176,7 @@ async def _operate(
         namespaces=settings.namespaces,
         standalone=settings.peering is None,
         peering_name=settings.peering,
-        identity=identity,
+        identity=identity,  # type: ignore[arg-type]  # kopf: NewType("Identity", str)
         priority=priority,
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
         if settings.health_port

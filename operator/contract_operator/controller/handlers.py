@@ -49,7 +49,9 @@ def build_registry(
         # kopf calls event handlers only once the index holds the initial listing.
         memo.reconciler.wake()
 
-    @kopf.on.startup(registry=registry)
+    # kopf passes indices to activities as keyword arguments; its ActivityFn protocol
+    # does not list them, hence the ignore.
+    @kopf.on.startup(registry=registry)  # type: ignore[arg-type]
     async def start_loop(memo: kopf.Memo, nodecontracts: kopf.Index[str, Record], **_: Any) -> None:
         def view() -> Iterator[Record]:
             for store in list(nodecontracts.values()):

@@ -71,6 +71,7 @@ class PeeringGate:
         )
 
     def paused(self) -> bool:
+        body: Any  # the client returns the object as a plain dict
         try:
             if self.namespace:
                 body = self._api.get_namespaced_custom_object(
