@@ -28,8 +28,19 @@ def load_client() -> client.ApiClient:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
         return client.ApiClient()
     except config.ConfigException:
+        pass
+    try:
         api: client.ApiClient = config.new_client_from_config()  # type: ignore[no-untyped-call]
-        return api
+    except (config.ConfigException, OSError) as exc:
+        raise KubeConfigError(
+            f"no Kubernetes credentials: not running in a pod, and the kubeconfig could not be "
+            f"used ({exc}); set KUBECONFIG or run `kubectl config current-context` to check"
+        ) from None
+    return api
+
+
+class KubeConfigError(Exception):
+    """Neither in-cluster credentials nor a usable kubeconfig."""
 
 
 class Kube:

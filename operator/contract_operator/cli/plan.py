@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from contract_operator.adapters.broker import Broker, BrokerError
 from contract_operator.cli.common import add_naming_options, naming_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
+from contract_operator.cli.validate import render_text
 from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
 from contract_operator.core.problems import Problem, Severity
 from contract_operator.core.snapshot import CreateResult
@@ -79,9 +80,15 @@ def add_parser(subparsers: Any) -> None:
         parser.set_defaults(func=func)
 
 
+class _NothingToPlan(Exception):
+    """No contract could be read: say why without contacting the broker."""
+
+
 def _prepare(args: argparse.Namespace) -> tuple[Broker, list[Any], list[Problem], PlanOptions]:
     options = PlanOptions(rules=naming_rules(args), create_subscribed=args.create_subscribed)
     loaded = load_paths(args.paths)
+    if not loaded.contracts:
+        raise _NothingToPlan(render_text(loaded.problems, loaded) or "no contracts found")
     broker = Broker(broker_settings(args))
     return broker, loaded.contracts, loaded.problems, options
 
@@ -99,6 +106,9 @@ def run_plan(args: argparse.Namespace, out: TextIO | None = None) -> int:
         snapshot = broker.describe(_names(contracts))
     except BrokerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except _NothingToPlan as exc:
+        print(f"error: nothing to plan\n{exc}", file=sys.stderr)
         return EXIT_ERROR
     result = plan(contracts, snapshot, options)
     problems = load_problems + list(result.problems)
@@ -122,6 +132,9 @@ def run_provision(args: argparse.Namespace, out: TextIO | None = None) -> int:
         result = plan(contracts, snapshot, options, outcome=outcome)
     except BrokerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except _NothingToPlan as exc:
+        print(f"error: nothing to plan\n{exc}", file=sys.stderr)
         return EXIT_ERROR
     problems = load_problems + list(result.problems)
     render(result, problems, outcome, args.format, broker.settings.bootstrap_servers, out)

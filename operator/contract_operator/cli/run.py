@@ -13,7 +13,7 @@ from typing import Any
 import kopf
 
 from contract_operator.adapters.broker import Broker, BrokerError
-from contract_operator.adapters.kube import Kube
+from contract_operator.adapters.kube import Kube, KubeConfigError
 from contract_operator.cli.common import UsageError, add_naming_options, naming_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.controller import metrics
@@ -147,7 +147,11 @@ def run(args: argparse.Namespace) -> int:
     except BrokerError as exc:
         print(f"contract-operator run: error: {exc}", file=sys.stderr)
         return 2
-    kube = Kube()
+    try:
+        kube = Kube()
+    except KubeConfigError as exc:
+        print(f"contract-operator run: error: {exc}", file=sys.stderr)
+        return 2
     metrics.serve(settings.metrics_port)
     log.info(
         "starting: namespaces=%s resync=%ss broker=%s",
