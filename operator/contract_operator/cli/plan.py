@@ -100,36 +100,25 @@ def _names(contracts: list[Any]) -> set[str]:
 
 
 def run_plan(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    try:
-        broker, contracts, load_problems, options = _prepare(args)
-        snapshot = broker.describe(_names(contracts))
-    except BrokerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except _NothingToPlan as exc:
-        print(f"error: nothing to plan\n{exc}", file=sys.stderr)
-        return EXIT_ERROR
-    result = plan(contracts, snapshot, options)
-    problems = load_problems + list(result.problems)
-    render(result, problems, None, args.format, broker.settings.bootstrap_servers, out)
-    if any(p.is_error for p in problems):
-        return EXIT_ERROR
-    if result.to_create:
-        return EXIT_CHANGES
-    return EXIT_DRIFT if result.drifted else EXIT_OK
+    return _run(args, out or sys.stdout, provision=False)
 
 
 def run_provision(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    return _run(args, out or sys.stdout, provision=True)
+
+
+def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
+    """Load, read the broker once, plan; with `provision`, create and re-plan with the outcome."""
+    outcome: CreateResult | None = None
     try:
         broker, contracts, load_problems, options = _prepare(args)
         snapshot = broker.describe(_names(contracts))
         result = plan(contracts, snapshot, options)
-        outcome = broker.create_missing(result.to_create)
-        if outcome.already_existed:
-            snapshot = snapshot.merged(broker.describe(outcome.already_existed))
-        result = plan(contracts, snapshot, options, outcome=outcome)
+        if provision:
+            outcome = broker.create_missing(result.to_create)
+            if outcome.already_existed:  # a race with another creator: compare what is there
+                snapshot = snapshot.merged(broker.describe(outcome.already_existed))
+            result = plan(contracts, snapshot, options, outcome=outcome)
     except BrokerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -138,8 +127,13 @@ def run_provision(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_ERROR
     problems = load_problems + list(result.problems)
     render(result, problems, outcome, args.format, broker.settings.bootstrap_servers, out)
-    failed = bool(outcome.failed) or any(p.is_error for p in problems)
-    return EXIT_ERROR if failed else EXIT_OK
+    if any(p.is_error for p in problems) or (outcome is not None and outcome.failed):
+        return EXIT_ERROR
+    if outcome is not None:
+        return EXIT_OK  # provision: drift is reported, it does not fail
+    if result.to_create:
+        return EXIT_CHANGES
+    return EXIT_DRIFT if result.drifted else EXIT_OK
 
 
 def _settings(request: Any) -> str:
