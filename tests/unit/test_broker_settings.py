@@ -56,3 +56,9 @@ def test_password_never_appears_in_repr_but_reaches_the_client() -> None:
     conf = settings.client_config()
     assert conf["sasl.password"] == "hunter2"
     assert conf["allow.auto.create.topics"] is False
+
+
+@pytest.mark.parametrize("timeout", [0, -1, 100000])
+def test_broker_timeout_out_of_range_is_refused(timeout: float) -> None:
+    with pytest.raises(BrokerError, match="out of range"):
+        BrokerSettings.from_env({"BOOTSTRAP_SERVERS": "a:9092"}, timeout_s=timeout)

@@ -59,3 +59,13 @@ def test_flags_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_number_in_environment_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UsageError, match="CONTRACT_OPERATOR_RESYNC_SECONDS"):
         settings_for(monkeypatch, {"CONTRACT_OPERATOR_RESYNC_SECONDS": "soon"})
+
+
+@pytest.mark.parametrize(
+    "argv", [["--resync-seconds", "0"], ["--resync-seconds", "-5"], ["--metrics-port", "70000"]]
+)
+def test_settings_that_cannot_work_are_usage_errors(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    with pytest.raises(UsageError):
+        settings_for(monkeypatch, {}, *argv)

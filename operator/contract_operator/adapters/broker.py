@@ -68,6 +68,10 @@ class BrokerSettings:
 
     def check(self) -> None:
         """Raise BrokerError with a fix for settings that cannot work, before any connection."""
+        if not 1 <= self.timeout_s <= 3600:
+            raise BrokerError(
+                f"broker timeout {self.timeout_s:g} s is out of range: use 1 to 3600 seconds"
+            )
         if not self.bootstrap_servers.strip():
             raise BrokerError(
                 f"no broker address: pass --bootstrap-server HOST:PORT or set {ENV_BOOTSTRAP}"
@@ -98,7 +102,7 @@ class BrokerSettings:
             "security.protocol": self.security_protocol,
             # An operator must never create a topic by looking at it (Redpanda's default too).
             "allow.auto.create.topics": False,
-            "socket.connection.setup.timeout.ms": min(timeout_ms, 5000),
+            "socket.connection.setup.timeout.ms": max(1000, min(timeout_ms, 5000)),
             "socket.timeout.ms": timeout_ms,
             "reconnect.backoff.max.ms": 1000,
             # librdkafka logs every failed connection attempt on its own; our errors say it once.

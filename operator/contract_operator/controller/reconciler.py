@@ -19,7 +19,7 @@ from kubernetes.client import ApiException
 
 from ..adapters.broker import Broker, BrokerError
 from ..adapters.kube import Kube, now
-from ..core.planner import Plan, plan
+from ..core.planner import ContractPlan, Plan, plan
 from ..core.snapshot import BrokerSnapshot, CreateResult
 from ..core.status import (
     Transition,
@@ -194,7 +194,7 @@ class Reconciler:
     async def _settle(
         self,
         record: Record,
-        contract_plan: Any,
+        contract_plan: ContractPlan | None,
         stamp: str,
         broker_error: str | None,
         report: CycleReport,

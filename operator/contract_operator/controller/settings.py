@@ -34,6 +34,20 @@ class OperatorSettings:
     peering: str | None = None  # kopf peering name; None runs standalone
     log_level: str = "INFO"
 
+    def __post_init__(self) -> None:
+        # 0 would turn the resync timer into a busy loop against the broker and the apiserver.
+        if self.resync_seconds < 1:
+            raise SettingsError(
+                f"resync interval {self.resync_seconds:g} s is too short: use at least 1 second "
+                f"(--resync-seconds, {ENV_RESYNC})"
+            )
+        for what, port, env in (
+            ("metrics", self.metrics_port, ENV_METRICS_PORT),
+            ("health", self.health_port, ENV_HEALTH_PORT),
+        ):
+            if not 0 <= port <= 65535:
+                raise SettingsError(f"{what} port {port} is out of range 0-65535 ({env})")
+
 
 def env_namespaces(env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
     return tuple(n.strip() for n in env.get(ENV_NAMESPACES, "").split(",") if n.strip())

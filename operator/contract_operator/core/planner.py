@@ -85,10 +85,6 @@ class Plan:
         return next((c for c in self.contracts if c.contract.key == key), None)
 
     @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == Severity.ERROR)
-
-    @property
     def drifted(self) -> tuple[tuple[Contract, TopicStatus], ...]:
         return tuple(
             (c.contract, t) for c in self.contracts for t in c.with_state(TopicState.DRIFTED)

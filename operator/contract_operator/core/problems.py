@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -42,7 +41,3 @@ class Problem:
         data = asdict(self)
         data["severity"] = self.severity.value
         return data
-
-
-def has_errors(problems: Iterable[Problem]) -> bool:
-    return any(p.is_error for p in problems)
