@@ -196,15 +196,7 @@ class Broker:
         timeout = self.settings.timeout_s
         self._count("create_topics")
         futures = self._admin.create_topics(
-            [
-                NewTopic(
-                    t.name,
-                    num_partitions=t.partitions,
-                    replication_factor=t.replication_factor,
-                    config=dict(t.config),
-                )
-                for t in topics
-            ],
+            [new_topic(t) for t in topics],
             operation_timeout=timeout,
             request_timeout=timeout,
         )
@@ -223,6 +215,17 @@ class Broker:
         if failed:
             self._count("create_topics", error=True)
         return CreateResult(frozenset(created), frozenset(existed), failed)
+
+
+def new_topic(request: TopicRequest) -> NewTopic:
+    """The client library's request object for one topic; raises ValueError for values the
+    library refuses before anything is sent (e.g. partitions outside 1..100000)."""
+    return NewTopic(
+        request.name,
+        num_partitions=request.partitions,
+        replication_factor=request.replication_factor,
+        config=dict(request.config),
+    )
 
 
 def _code(exc: KafkaException) -> Any:

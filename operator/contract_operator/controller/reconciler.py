@@ -114,6 +114,8 @@ class Reconciler:
         self._writers = asyncio.Semaphore(8)
         self._posters = asyncio.Semaphore(4)
         self.cycles = 0
+        # The broker as last read: the admission webhook answers from it, never from the broker.
+        self.last_snapshot: BrokerSnapshot | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -156,6 +158,8 @@ class Reconciler:
             snapshot = await asyncio.to_thread(self.broker.describe, names)
         except BrokerError as exc:
             snapshot, broker_error = None, str(exc)
+        if snapshot is not None:
+            self.last_snapshot = snapshot
         result = plan(contracts, snapshot, options, broker_error=broker_error)
 
         outcome = CreateResult()
