@@ -201,7 +201,8 @@ def test_conflict_names_the_older_contract(
 def test_broker_outage_is_a_condition_and_the_operator_recovers(
     kube, namespace, start_operator, own_broker, topic_prefix
 ) -> None:
-    op = start_operator(namespace, bootstrap=own_broker.bootstrap)
+    # No grace: this test is about the outage being reported, not about riding out a flap.
+    op = start_operator(namespace, "--broker-grace-seconds", "0", bootstrap=own_broker.bootstrap)
     ncs = NodeContracts(kube, namespace)
     node, topic = _names(topic_prefix)
     ncs.apply(_nc("orders", node, [{"name": topic}]))

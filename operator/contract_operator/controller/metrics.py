@@ -38,6 +38,19 @@ ADMIN_ERRORS = PromCounter(
     "contract_operator_admin_errors", "Kafka admin requests that failed", ["operation"]
 )
 STATUS_WRITES = PromCounter("contract_operator_status_writes", "NodeContract status patches")
+LAST_CYCLE = Gauge(
+    "contract_operator_last_cycle_timestamp_seconds",
+    "Unix time when the last reconcile cycle finished",
+)
+LAST_CYCLE_OK = Gauge(
+    "contract_operator_last_cycle_success",
+    "1 when the last cycle reached the broker and wrote every status, else 0",
+)
+CONTRACT_FAILURES = PromCounter(
+    "contract_operator_contract_failures",
+    "Per-contract (or per-topic) failures isolated by the loop, by reason",
+    ["reason"],
+)
 
 # Counters are fed from the adapters' own tallies, so only the delta since the last cycle is added.
 _last: dict[str, Counter[str]] = {"requests": Counter(), "errors": Counter(), "writes": Counter()}
@@ -46,6 +59,16 @@ _last: dict[str, Counter[str]] = {"requests": Counter(), "errors": Counter(), "w
 def serve(port: int) -> None:
     if port:
         start_http_server(port)
+
+
+def cycle_finished(ok: bool) -> None:
+    LAST_CYCLE.set_to_current_time()
+    LAST_CYCLE_OK.set(1 if ok else 0)
+
+
+def contract_failure(reason: str, count: int) -> None:
+    if count:
+        CONTRACT_FAILURES.labels(reason).inc(count)
 
 
 def observe_cycle(plan: Plan, seconds: float, broker: Broker, kube: Kube) -> None:

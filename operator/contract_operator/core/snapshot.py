@@ -59,3 +59,7 @@ class CreateResult:
     # Created by someone else between our describe and our create: a race, not an error.
     already_existed: frozenset[str] = frozenset()
     failed: Mapping[str, str] = field(default_factory=dict)
+    # Of `failed`: refusals that will not change by retrying the same request (an invalid
+    # config, a replication factor the cluster cannot place, a policy, a value the client
+    # library refuses). The loop does not re-send them until the declaration changes.
+    permanent: frozenset[str] = frozenset()

@@ -210,12 +210,21 @@ def desired_status(
 
 
 def invalid_spec_status(
-    error: str, previous: Mapping[str, Any] | None, *, generation: int | None, now: str
+    error: str,
+    previous: Mapping[str, Any] | None,
+    *,
+    generation: int | None,
+    now: str,
+    reason: str = "InvalidSpec",
+    fix: str = "Fix the spec and re-apply.",
 ) -> dict[str, Any]:
-    """Status of a NodeContract the parser rejects (something the CRD schema cannot express)."""
-    message = f"the spec is not a valid contract: {error}. Fix the spec and re-apply."[:MAX_MESSAGE]
+    """Status of a NodeContract that cannot be planned: the parser rejects it (something the
+    CRD schema cannot express), or, with another `reason`, the operator failed on it alone."""
+    if reason == "InvalidSpec":
+        error = f"the spec is not a valid contract: {error}"
+    message = f"{error}. {fix}"[:MAX_MESSAGE]
     conditions = [
-        Condition(kind, FALSE if kind == READY else UNKNOWN, "InvalidSpec", message)
+        Condition(kind, FALSE if kind == READY else UNKNOWN, reason, message)
         for kind in CONDITION_TYPES
     ]
     return _status(_with_history(conditions, previous, generation, now), (), generation)
