@@ -166,7 +166,7 @@ def test_liveness_fails_while_the_loop_hangs_and_recovers(
     assert own_broker.proc is not None
     own_broker.proc.send_signal(signal.SIGSTOP)  # accepts connections, never answers
     try:
-        code, body = wait_for(
+        _, body = wait_for(
             lambda: (r := _get(f"http://127.0.0.1:{health}/healthz"))[0] == 503 and r,
             20,
             what="liveness to fail while a broker call hangs",

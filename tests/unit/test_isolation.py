@@ -127,7 +127,7 @@ def test_a_permanent_refusal_is_not_resent_until_the_declaration_changes() -> No
     async def cycles() -> list[CreateResult]:
         return [await rec._create([request]) for _ in range(3)]
 
-    first, second, third = asyncio.run(cycles())
+    _, second, third = asyncio.run(cycles())
     assert fake.sent == [["t"]]  # sent once only
     assert "not re-sent until the declaration changes" in second.failed["t"]
     assert third.failed == second.failed
