@@ -184,13 +184,20 @@ class Broker:
             "check the address, that the broker is up, and the security settings"
         )
 
-    def describe(self, names: Iterable[str], keys: Collection[str] | None = None) -> BrokerSnapshot:
+    def describe(
+        self,
+        names: Iterable[str],
+        keys: Collection[str] | None = None,
+        reuse: Mapping[str, ObservedTopic] | None = None,
+    ) -> BrokerSnapshot:
         """Partitions, replication factor and configs of `names`, in two batched requests.
 
         One Metadata request lists every topic (its replica lists give the replication
         factor), then one DescribeConfigs request covers all the named topics that exist.
         With `keys`, only those config entries are kept: a broker reports ~30 per topic, and
-        at 10,000 topics keeping them all would dominate the operator's memory.
+        at 10,000 topics keeping them all would dominate the operator's memory. Topics in
+        `reuse` keep the configs described there (partitions and replicas are always fresh):
+        DescribeConfigs is the costly half, ~0.2 ms of CPU per topic.
         """
         timeout = self.settings.timeout_s
         self._count("metadata")
@@ -201,12 +208,18 @@ class Broker:
             raise self._unreachable(exc, timeout) from exc
         listed = {name: t for name, t in metadata.topics.items() if t.error is None}
         wanted = sorted(set(names) & listed.keys())
-        configs = self._describe_configs(wanted, keys) if wanted else {}
+        reuse = reuse or {}
+        fresh = [name for name in wanted if name not in reuse]
+        # No declared key at all: nothing to compare, so no DescribeConfigs request.
+        configs = self._describe_configs(fresh, keys) if fresh and keys != set() else {}
         topics = {}
         for name in wanted:
             partitions = listed[name].partitions
             replication = max((len(p.replicas) for p in partitions.values()), default=0)
-            values, dynamic = configs.get(name, ({}, frozenset()))
+            if name in configs or name not in reuse:
+                values, dynamic = configs.get(name, ({}, frozenset()))
+            else:
+                values, dynamic = dict(reuse[name].config), reuse[name].dynamic
             topics[name] = ObservedTopic(name, len(partitions), replication, values, dynamic)
         return BrokerSnapshot(topics=topics, all_names=frozenset(listed))
 
@@ -215,8 +228,11 @@ class Broker:
     ) -> dict[str, tuple[dict[str, str | None], frozenset[str]]]:
         timeout = self.settings.timeout_s
         self._count("describe_configs")
+        # Naming the keys asks the broker for those entries only (Kafka and Redpanda honour
+        # it; a broker that ignores it returns all, which `keys` then filters here).
+        wanted = {k: "" for k in keys} if keys else None
         futures = self._admin.describe_configs(
-            [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names],
+            [ConfigResource(ConfigResource.Type.TOPIC, n, set_config=wanted) for n in names],
             request_timeout=timeout,
         )
         out: dict[str, tuple[dict[str, str | None], frozenset[str]]] = {}
