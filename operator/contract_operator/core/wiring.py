@@ -3,113 +3,27 @@ and two publishers declaring one topic differently."""
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
+# The near-miss search lives in its own module; its names stay importable from here.
+from contract_operator.core.nearmiss import NearMiss as NearMiss
+from contract_operator.core.nearmiss import NearMissIndex
+from contract_operator.core.nearmiss import Shape as Shape
+from contract_operator.core.nearmiss import shape_of as shape_of
 from contract_operator.core.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from contract_operator.model.contract import Contract, PublishTopic
 
-MAX_SUGGESTIONS = 3
-SIMILAR_CUTOFF = 0.8
 UNSET = "(unset)"
-
-
-class Shape(StrEnum):
-    """How a subscribed name misses a published one, most specific first."""
-
-    SEPARATOR = "separator"  # routing_complete vs routing-complete (or case)
-    PLURAL = "plural"  # routes vs route
-    VERSION = "version"  # .v1 vs .v2
-    RENAMED_SEGMENT = "renamed-segment"  # all segments equal but one
-    SIMILAR = "similar"  # difflib says so
-
-    @property
-    def hint(self) -> str:
-        return _HINTS[self]
-
-
-_HINTS = {
-    Shape.SEPARATOR: "differs only in '-' vs '_' or case",
-    Shape.PLURAL: "differs only in singular vs plural",
-    Shape.VERSION: "is another version of the same event",
-    Shape.RENAMED_SEGMENT: "differs in one segment",
-    Shape.SIMILAR: "is spelled similarly",
-}
-_RANK = {shape: rank for rank, shape in enumerate(Shape)}
-_VERSION = re.compile(r"^v[0-9]+$")
-
-
-@dataclass(frozen=True)
-class NearMiss:
-    name: str
-    shape: Shape
-
-
-def _normal(name: str) -> str:
-    return name.lower().replace("_", "-")
-
-
-def _singulars(word: str) -> set[str]:
-    """Every singular `word` could be the plural of (routes, statuses, policies), and itself."""
-    out = {word}
-    if word.endswith("ies"):
-        out.add(word[:-3] + "y")
-    if word.endswith("es"):
-        out.add(word[:-2])
-    if word.endswith("s"):
-        out.add(word[:-1])
-    return out
-
-
-def _is_plural_pair(a: str, b: str) -> bool:
-    words_a, words_b = re.split(r"[-_]", a), re.split(r"[-_]", b)
-    if len(words_a) != len(words_b):
-        return False
-    differing = [(x, y) for x, y in zip(words_a, words_b, strict=True) if x != y]
-    if len(differing) != 1:
-        return False
-    x, y = differing[0]
-    return bool(_singulars(x) & _singulars(y))
-
-
-def shape_of(topic: str, candidate: str) -> Shape | None:
-    """The bug shape that turns `candidate` into `topic`, or None when they are unrelated."""
-    if topic == candidate:
-        return None
-    a, b = _normal(topic), _normal(candidate)
-    if a == b:
-        return Shape.SEPARATOR
-    segments_a, segments_b = a.split("."), b.split(".")
-    if len(segments_a) == len(segments_b):
-        differing = [(x, y) for x, y in zip(segments_a, segments_b, strict=True) if x != y]
-        if len(differing) == 1:
-            x, y = differing[0]
-            if _VERSION.match(x) and _VERSION.match(y):
-                return Shape.VERSION
-            if _is_plural_pair(x, y):
-                return Shape.PLURAL
-            return Shape.RENAMED_SEGMENT
-    if difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR_CUTOFF:
-        return Shape.SIMILAR
-    return None
+_ON_BROKER_ONLY = "it exists on the broker, but no contract publishes it"
 
 
 def near_misses(topic: str, candidates: Iterable[str]) -> tuple[NearMiss, ...]:
     """Candidates `topic` was probably meant to be, the most specific shape first."""
-    found = []
-    for candidate in set(candidates):
-        shape = shape_of(topic, candidate)
-        if shape is not None:
-            ratio = difflib.SequenceMatcher(None, topic, candidate).ratio()
-            found.append((_RANK[shape], -ratio, candidate, shape))
-    found.sort()
-    return tuple(NearMiss(name, shape) for _, _, name, shape in found[:MAX_SUGGESTIONS])
+    return NearMissIndex(candidates).near_misses(topic)
 
 
 def suggest(topic: str, candidates: Iterable[str]) -> tuple[str, ...]:
@@ -190,9 +104,16 @@ class WiringReport:
         if wire.suggestions:
             best = wire.suggestions[0]
             by = ", ".join(self.publishers.get(best, ()))
-            message += f" Did you mean {best} (published by {by})?"
             hint = f" (it {wire.shape.hint})" if wire.shape else ""
-            fix = f"Subscribe to {best} instead{hint}."
+            if by:
+                message += f" Did you mean {best} (published by {by})?"
+                fix = f"Subscribe to {best} instead{hint}."
+            else:
+                # A suggestion only the broker knows: following it alone leaves a broken wire.
+                message += f" Did you mean {best} ({_ON_BROKER_ONLY})?"
+                fix = (
+                    f"Subscribe to {best} instead{hint}, and add it to its producer's publish list."
+                )
             if len(wire.suggestions) > 1:
                 fix += f" Other candidates: {', '.join(wire.suggestions[1:])}."
         else:
@@ -289,19 +210,26 @@ def check_wiring(contracts: Sequence[Contract], known_topics: Collection[str] = 
         for topic, decls in declarations.items()
     }
     known = set(known_topics)
+    # Built once for every broken wire below (and only if there is one): published names first,
+    # then names only the broker knows, which can still be what the subscriber meant.
+    candidates = NearMissIndex(declarations, known)
 
     broken = []
     for contract in contracts:
         for index, name in enumerate(contract.subscribed):
             if name in declarations:
                 continue
-            misses = near_misses(name, declarations)
+            misses = candidates.near_misses(name)
             stale = name in known
             reason = "no contract publishes it"
             if stale:
                 reason += " (it still exists on the broker: left behind after a rename?)"
             if misses:
-                reason += f"; did you mean {misses[0].name} (it {misses[0].shape.hint})?"
+                best = misses[0]
+                hint = f"it {best.shape.hint}"
+                if best.name not in declarations:
+                    hint += f"; {_ON_BROKER_ONLY}"
+                reason += f"; did you mean {best.name} ({hint})?"
             broken.append(
                 BrokenWire(
                     contract=contract.key,
