@@ -45,7 +45,12 @@ def test_each_drifted_field_is_reported_with_declared_and_actual() -> None:
         TOPIC,
         3,
         1,
-        **{"retention.ms": "86400000", "retention.bytes": "-1", "cleanup.policy": "compact"},
+        **{
+            "retention.ms": "86400000",
+            "retention.bytes": "-1",
+            "cleanup.policy": "compact",
+            "max.message.bytes": "1048576",
+        },
     )
     fields = {d.field: (d.declared, d.actual) for d in drift_of(declared, actual)}
     assert fields == {
@@ -54,7 +59,7 @@ def test_each_drifted_field_is_reported_with_declared_and_actual() -> None:
         "retention.ms": ("604800000", "86400000"),
         "retention.bytes": ("1073741824", "-1"),
         "cleanup.policy": ("delete", "compact"),
-        "max.message.bytes": ("2097152", UNSET),
+        "max.message.bytes": ("2097152", "1048576"),
     }
 
 

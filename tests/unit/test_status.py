@@ -109,15 +109,31 @@ def test_transitions_report_created_topics_and_flips_once() -> None:
 
 
 def test_a_created_topic_needs_no_second_status_write() -> None:
-    router = [contract("router", publish=[DONE])]
+    declared = {"name": DONE, "partitions": 3, "replicationFactor": 1}
+    router = [contract("router", publish=[declared])]
     created_cp = plan(router, broker(), outcome=CreateResult(created=frozenset({DONE}))).contracts[
         0
     ]
     first = desired_status(created_cp, None, generation=1, now=T0)
     next_cycle = desired_status(
-        plan(router, broker(observed(DONE))).contracts[0], first, generation=1, now=T1
+        plan(router, broker(observed(DONE, 3, 1))).contracts[0], first, generation=1, now=T1
     )
     assert not needs_write(first, next_cycle)
+
+
+def test_cluster_defaults_of_a_created_topic_are_recorded_once() -> None:
+    # Undeclared partitions are the cluster's to choose: learnt from the next describe.
+    router = [contract("router", publish=[DONE])]
+    created = plan(router, broker(), outcome=CreateResult(created=frozenset({DONE})))
+    first = desired_status(created.contracts[0], None, generation=1, now=T0)
+    second = desired_status(
+        plan(router, broker(observed(DONE, 5, 3))).contracts[0], first, generation=1, now=T1
+    )
+    third = desired_status(
+        plan(router, broker(observed(DONE, 5, 3))).contracts[0], second, generation=1, now=T1
+    )
+    assert needs_write(first, second) and not needs_write(second, third)
+    assert second["topics"][0] | {"partitions": 5, "replicationFactor": 3} == second["topics"][0]
 
 
 def test_topic_created_event_goes_to_the_publisher_only() -> None:
