@@ -171,8 +171,7 @@ def resolve_rules(args: argparse.Namespace, env: Mapping[str, str] = os.environ)
             enforce_producer=values["enforceProducer"],
         )
     except ValueError as exc:
-        where = ", ".join(sorted({origins["pattern"], origins["kinds"]}))
-        raise UsageError(f"{exc} (from {where})") from None
+        raise UsageError(f"{exc} (pattern from {origins['pattern']})") from None
     return AppliedRules(rules, origins)
 
 
