@@ -119,7 +119,9 @@ def test_verbose_validate_prints_the_rules_applied(capsys: pytest.CaptureFixture
     assert main(["validate", *paths, "--kinds", "evt,cmd,dlq,snapshot", "-v"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("naming rules: pattern onex.<kind>.<producer>.<event>.v<N>")
-    assert "kinds cmd,dlq,evt,snapshot [flag --kinds]" in out and "producer rule on [built-in]" in out
+    assert (
+        "kinds cmd,dlq,evt,snapshot [flag --kinds]" in out and "producer rule on [built-in]" in out
+    )
 
 
 def test_chart_ships_the_rules_file_that_validate_reads(

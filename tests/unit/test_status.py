@@ -161,3 +161,42 @@ def test_invalid_spec_is_not_ready_and_keeps_transition_times() -> None:
     assert "spec.node: missing" in first["conditions"][0]["message"]
     again = invalid_spec_status("spec.node: missing", first, generation=3, now=T1)
     assert not needs_write(first, again)
+
+
+def drifted_status(retention: str, partitions: int = 1) -> dict:
+    pub = {"name": DONE, "partitions": 1, "config": {"retention.ms": "604800000"}}
+    cp = plan(
+        [contract("router", publish=[pub])],
+        broker(observed(DONE, partitions, **{"retention.ms": retention})),
+    ).contracts[0]
+    return desired_status(cp, None, generation=1, now=T0)
+
+
+def test_retention_cut_is_unsafe_drift_with_a_warning_event() -> None:
+    status = drifted_status("3600000")
+    drifted = next(c for c in status["conditions"] if c["type"] == "Drifted")
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (drifted["status"], drifted["reason"], ready["reason"]) == (
+        "True",
+        "UnsafeDrift",
+        "UnsafeDrift",
+    )
+    assert "fewer copies or less data" in drifted["message"]
+    assert status["unsafeDriftCount"] == 1
+    assert status["topics"][0]["drift"][0]["unsafe"] is True
+    events = [(t.type, t.reason) for t in transitions(None, status)]
+    assert events == [("Warning", "UnsafeDrift")]
+
+
+def test_partition_difference_is_topic_drift_with_a_normal_event() -> None:
+    status = drifted_status("604800000", partitions=3)
+    drifted = next(c for c in status["conditions"] if c["type"] == "Drifted")
+    assert drifted["reason"] == "TopicDrift" and status["unsafeDriftCount"] == 0
+    assert [(t.type, t.reason) for t in transitions(None, status)] == [("Normal", "DriftDetected")]
+
+
+def test_drift_turning_unsafe_is_a_new_warning() -> None:
+    safe = drifted_status("604800000", partitions=3)
+    unsafe = drifted_status("3600000", partitions=3)
+    assert [(t.type, t.reason) for t in transitions(safe, unsafe)] == [("Warning", "UnsafeDrift")]
+    assert transitions(unsafe, unsafe) == []
