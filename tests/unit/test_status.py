@@ -200,3 +200,11 @@ def test_drift_turning_unsafe_is_a_new_warning() -> None:
     unsafe = drifted_status("3600000", partitions=3)
     assert [(t.type, t.reason) for t in transitions(safe, unsafe)] == [("Warning", "UnsafeDrift")]
     assert transitions(unsafe, unsafe) == []
+
+
+def test_a_config_value_with_units_is_reported_on_the_contract_with_the_key_named() -> None:
+    pub = {"name": DONE, "config": {"retention.ms": "7d"}}
+    cp = plan([contract("router", publish=[pub])], broker()).contracts[0]
+    provisioned = next(c for c in conditions_for(cp) if c.type == "Provisioned")
+    assert (provisioned.status, provisioned.reason) == ("False", "InvalidConfig")
+    assert "retention.ms" in provisioned.message and "'7d'" in provisioned.message

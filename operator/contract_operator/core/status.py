@@ -35,6 +35,12 @@ def _names(items: Sequence[Any], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + more
 
 
+def _bad_config(cp: ContractPlan, invalid: Sequence[TopicStatus]) -> list[TopicStatus]:
+    """The invalid topics whose fault is a config value (e.g. retention.ms: 7d), not the name."""
+    bad = {p.topic for p in cp.problems if p.code == "config-not-numeric"}
+    return [t for t in invalid if t.name in bad]
+
+
 def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[Condition, ...]:
     """The four conditions of one contract, each with a message that says what to do."""
     pubs = [t for t in cp.topics if t.role == PUBLISH]
@@ -47,6 +53,15 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
             UNKNOWN,
             "BrokerUnavailable",
             f"{broker_error}. Topics are created as soon as the broker answers.",
+        )
+    elif by_state[TopicState.INVALID] and _bad_config(cp, by_state[TopicState.INVALID]):
+        bad = _bad_config(cp, by_state[TopicState.INVALID])
+        provisioned = Condition(
+            PROVISIONED,
+            FALSE,
+            "InvalidConfig",
+            f"{_names(bad)} declare config values that can never apply and are not created: "
+            f"{bad[0].message}",
         )
     elif by_state[TopicState.INVALID]:
         provisioned = Condition(
