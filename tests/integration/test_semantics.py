@@ -3,6 +3,7 @@ invalid, broken wires to topics that can never exist, and one rule source for CI
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -197,3 +198,26 @@ def test_a_rules_file_is_read_by_validate_and_the_operator_alike(
     ncs = NodeContracts(kube, namespace)
     ncs.apply(_nc("orders", node, [{"name": event}]))
     assert ncs.wait_condition("orders", "Provisioned", "False")["reason"] == "InvalidTopicName"
+
+
+def test_plan_exits_4_on_unsafe_drift_and_marks_it(
+    testbed, admin, topic_prefix, tmp_path: Path
+) -> None:
+    node = "n" + topic_prefix
+    cut = f"onex.evt.{node}.order-placed.v1"
+    _create(admin, cut, 1, **{"retention.ms": "3600000"})
+    path = tmp_path / "contract.yaml"
+    path.write_text(
+        f"node: {node}\nevent_bus:\n  publish_topics:\n"
+        f"    - {{name: {cut}, config: {{retention.ms: 604800000}}}}\n"
+    )
+    command = [sys.executable, "-m", "contract_operator", "plan", str(path)]
+    text = subprocess.run([*command, "-v"], env=testbed.env(), capture_output=True, text=True)
+    assert text.returncode == 4, text.stdout + text.stderr
+    assert "UNSAFE" in text.stdout and text.stdout.startswith("naming rules:")
+    report = subprocess.run(
+        [*command, "--format", "json"], env=testbed.env(), capture_output=True, text=True
+    )
+    data = json.loads(report.stdout)
+    assert report.returncode == 4 and data["unsafe_drift"] == 1
+    assert data["drifted"][0]["unsafe"] is True and data["rules"]["from"]["kinds"] == "built-in"
