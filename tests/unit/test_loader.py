@@ -238,3 +238,11 @@ def test_libyaml_c_loader_is_used_when_available() -> None:
 
     assert yaml.__with_libyaml__
     assert issubclass(loader._StrictLoader, yaml.CSafeLoader)
+
+
+def test_a_fifo_inside_a_directory_is_reported_not_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "router.yaml", ROUTER)
+    os.mkfifo(tmp_path / "pipe.yaml")
+    result = load_paths([tmp_path])
+    assert [c.name for c in result.contracts] == ["router"]
+    assert codes(result) == [("error", "not-a-file")]

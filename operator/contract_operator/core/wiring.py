@@ -293,7 +293,7 @@ def _conflict(
     )
 
 
-def _invalid_reason(topic: str, invalid: dict[str, str]) -> str:
+def _invalid_reason(invalid: dict[str, str]) -> str:
     """Why nobody may own `topic`, from each invalid publisher's own reason."""
     if len(invalid) == 1:
         ((key, why),) = invalid.items()
@@ -344,7 +344,7 @@ def check_wiring(
                         contract=contract.key,
                         topic=name,
                         suggestions=(),
-                        reason=_invalid_reason(name, invalid[name]),
+                        reason=_invalid_reason(invalid[name]),
                         source=contract.source,
                         field=contract.field_path("subscribe", index),
                         invalid_publishers=tuple(invalid[name]),

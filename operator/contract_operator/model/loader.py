@@ -110,8 +110,10 @@ def _expand(paths: Iterable[str | Path]) -> tuple[list[str], list[Problem]]:
             found = sorted(
                 p
                 for p in path.rglob("*")
+                # Not only regular files: a FIFO named *.yaml is refused with a message when
+                # read, instead of being skipped without a word.
                 if p.suffix in YAML_SUFFIXES
-                and p.is_file()
+                and not p.is_dir()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
