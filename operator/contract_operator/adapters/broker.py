@@ -330,10 +330,12 @@ def _refused_locally(exc: Exception) -> str:
 def new_topic(request: TopicRequest) -> NewTopic:
     """The client library's request object for one topic; raises ValueError for values the
     library refuses before anything is sent (e.g. partitions outside 1..100000)."""
+    # -1 asks the broker for its own default (KIP-464, CreateTopics v4+): an omitted value
+    # means the cluster's default, never a guess such as 1.
     return NewTopic(
         request.name,
-        num_partitions=request.partitions,
-        replication_factor=request.replication_factor,
+        num_partitions=-1 if request.partitions is None else request.partitions,
+        replication_factor=-1 if request.replication_factor is None else request.replication_factor,
         config=dict(request.config),
     )
 

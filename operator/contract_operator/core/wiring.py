@@ -3,9 +3,11 @@ and two publishers declaring one topic differently."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from contract_operator.core.drift import normalize
 
 # The near-miss search lives in its own module; its names stay importable from here.
 from contract_operator.core.nearmiss import NearMiss as NearMiss
@@ -43,6 +45,9 @@ class BrokenWire:
     shape: Shape | None = None  # of the first suggestion
     source: str | None = None
     field: str | None = None
+    # Contracts that publish the topic but may not own it (they break the naming rules): the
+    # topic is never created, so the wire is broken although a publisher exists.
+    invalid_publishers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,19 @@ class WiringReport:
         return out
 
     def _broken_problem(self, wire: BrokenWire) -> Problem:
+        if wire.invalid_publishers:
+            return Problem(
+                Severity.ERROR,
+                "broken-wire",
+                f"{wire.contract} subscribes to {wire.topic}, but {wire.reason}: the topic "
+                "is never created.",
+                "Fix the publisher's declaration (see its own error), or subscribe to a topic "
+                "a valid contract publishes.",
+                source=wire.source,
+                contract=wire.contract,
+                topic=wire.topic,
+                field=wire.field,
+            )
         message = f"{wire.contract} subscribes to {wire.topic}, which no contract publishes."
         if wire.stale:
             message += " It still exists on the broker: a topic left behind after a rename?"
@@ -157,11 +175,13 @@ def _conflict_problems(conflict: Conflict) -> list[Problem]:
 
 
 def _settings(topic: PublishTopic) -> dict[str, str]:
-    out = {
-        "partitions": str(topic.partitions),
-        "replication_factor": str(topic.replication_factor),
-    }
-    out.update({f"config.{k}": v for k, v in topic.config.items()})
+    """The declaration in normalized form (the same normalizer as drift), undeclared omitted."""
+    out = {}
+    if topic.partitions is not None:
+        out["partitions"] = str(topic.partitions)
+    if topic.replication_factor is not None:
+        out["replication_factor"] = str(topic.replication_factor)
+    out.update({f"config.{k}": normalize(k, v) for k, v in topic.config.items()})
     return out
 
 
@@ -195,14 +215,38 @@ def _conflict(
     )
 
 
-def check_wiring(contracts: Sequence[Contract], known_topics: Collection[str] = ()) -> WiringReport:
+def _invalid_reason(invalid: dict[str, str]) -> str:
+    """Why nobody may own `topic`, from each invalid publisher's own reason."""
+    if len(invalid) == 1:
+        ((key, why),) = invalid.items()
+        return f"its only publisher, {key}, {why}"
+    listed = "; ".join(f"{key} {why}" for key, why in invalid.items())
+    return f"none of its publishers may own it ({listed})"
+
+
+def check_wiring(
+    contracts: Sequence[Contract],
+    known_topics: Collection[str] = (),
+    disqualified: Mapping[tuple[str, str], str] | None = None,
+) -> WiringReport:
     """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
     contract publishes: subscribing to one is still broken, and the message says it used to
-    exist."""
+    exist.
+
+    `disqualified` maps (contract key, topic) to why that declaration breaks the naming rules
+    (e.g. "declares it under another node's producer segment"): such a declaration never owns
+    the topic, never wins a conflict, and a subscription it alone publishes is a broken wire.
+    """
+    disqualified = disqualified or {}
     declarations: dict[str, list[tuple[Contract, int, PublishTopic]]] = {}
+    invalid: dict[str, dict[str, str]] = {}  # topic -> {contract key: why}
     subscribed: set[str] = set()
     for contract in contracts:
         for index, topic in enumerate(contract.published):
+            why = disqualified.get((contract.key, topic.name))
+            if why is not None:
+                invalid.setdefault(topic.name, {})[contract.key] = why
+                continue
             declarations.setdefault(topic.name, []).append((contract, index, topic))
         subscribed.update(contract.subscribed)
     publishers = {
@@ -218,6 +262,19 @@ def check_wiring(contracts: Sequence[Contract], known_topics: Collection[str] = 
     for contract in contracts:
         for index, name in enumerate(contract.subscribed):
             if name in declarations:
+                continue
+            if name in invalid:
+                broken.append(
+                    BrokenWire(
+                        contract=contract.key,
+                        topic=name,
+                        suggestions=(),
+                        reason=_invalid_reason(invalid[name]),
+                        source=contract.source,
+                        field=contract.field_path("subscribe", index),
+                        invalid_publishers=tuple(invalid[name]),
+                    )
+                )
                 continue
             misses = candidates.near_misses(name)
             stale = name in known
