@@ -480,7 +480,13 @@ class Reconciler:
             return  # same object, same plan: the status written last time still holds
         self._settled.pop(record.key, None)
         try:
-            previous = self._written.get(record.uid or record.key) or record.status
+            uid = record.uid or record.key
+            written = self._written.get(uid)
+            if written is not None and record.status and not needs_write(record.status, written):
+                # The watch has delivered what we wrote: keep one copy (the record's), not two.
+                del self._written[uid]
+                written = None
+            previous = written or record.status
             if report.broker_grace and previous:
                 return  # a short broker flap: keep what the contract says until it lasts
             if plan_error is not None:
