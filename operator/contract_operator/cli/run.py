@@ -36,6 +36,7 @@ from contract_operator.controller.settings import (
     ENV_NAMESPACES,
     ENV_PATTERN,
     ENV_PEERING,
+    ENV_PEERING_LIFETIME,
     ENV_RESYNC,
     ENV_STALL,
     OperatorSettings,
@@ -51,7 +52,7 @@ EPILOG = f"""\
 Every flag falls back to an environment variable (the Helm chart sets those):
   {ENV_NAMESPACES}  {ENV_RESYNC}  {ENV_PATTERN}  {ENV_KINDS}
   {ENV_LOG_LEVEL}  {ENV_METRICS_PORT}  {ENV_HEALTH_PORT}  {ENV_PEERING}
-  {ENV_STALL}  {ENV_BROKER_GRACE}
+  {ENV_STALL}  {ENV_BROKER_GRACE}  {ENV_PEERING_LIFETIME}
   BOOTSTRAP_SERVERS  KAFKA_SECURITY_PROTOCOL  KAFKA_SASL_*  KAFKA_SSL_CA_LOCATION
 
 examples:
@@ -103,6 +104,13 @@ def add_parser(subparsers: Any) -> None:
         help=f"kopf peering name for several replicas (env {ENV_PEERING}); default: standalone",
     )
     parser.add_argument(
+        "--peering-lifetime-seconds",
+        type=int,
+        metavar="S",
+        help="a standby takes over at most S seconds after the active replica died "
+        f"(default 15, env {ENV_PEERING_LIFETIME})",
+    )
+    parser.add_argument(
         "--stall-seconds",
         type=float,
         metavar="S",
@@ -141,6 +149,9 @@ def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> Operat
             if args.health_port is not None
             else int(env_number(ENV_HEALTH_PORT, 8080, env)),
             peering=args.peering or env.get(ENV_PEERING) or None,
+            peering_lifetime_seconds=args.peering_lifetime_seconds
+            if args.peering_lifetime_seconds is not None
+            else int(env_number(ENV_PEERING_LIFETIME, 15, env)),
             log_level=(args.log_level or env.get(ENV_LOG_LEVEL) or "INFO").upper(),
             stall_seconds=args.stall_seconds
             if args.stall_seconds is not None
@@ -186,12 +197,14 @@ def run(args: argparse.Namespace) -> int:
     log.info("%s", resolve_rules(args).describe())
     identity, priority, gate = own_identity(), draw_priority(), None
     if settings.peering:
-        namespace = settings.namespaces[0] if settings.namespaces else None
-        gate = PeeringGate(kube.api_client, settings.peering, identity, priority, namespace).paused
+        gate = PeeringGate(
+            kube.api_client, settings.peering, identity, priority, settings.namespaces
+        ).paused
     health = Health(settings)
     health.use_ping(kube.ping)
     registry = build_registry(
-        lambda view: Reconciler(settings, broker, kube, view, gate, health=health)
+        lambda view: Reconciler(settings, broker, kube, view, gate, health=health),
+        peering_lifetime=settings.peering_lifetime_seconds,
     )
     asyncio.run(_operate(registry, settings, identity, priority, health))
     return 0

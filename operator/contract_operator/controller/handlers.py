@@ -22,6 +22,7 @@ WATCH_BACKOFFS = (0.5, 1, 1, 1, 2, 2, 2, 2, 2, 2)
 
 def build_registry(
     make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler],
+    peering_lifetime: int = 60,
 ) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
@@ -44,6 +45,8 @@ def build_registry(
         settings.watching.reconnect_backoff = 0.5
         settings.networking.request_timeout = 30
         settings.networking.connect_timeout = 5
+        # How soon a standby replaces a replica that died without a goodbye (SIGKILL, node loss).
+        settings.peering.lifetime = peering_lifetime
 
     @kopf.index(GROUP, VERSION, PLURAL, id="nodecontracts", registry=registry)
     async def nodecontracts(body: kopf.Body, **_: Any) -> dict[str, Record]:
