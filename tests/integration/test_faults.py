@@ -131,6 +131,7 @@ def test_short_broker_flap_flips_no_status(
     node = f"n{topic_prefix}"
     ncs.apply(_nc("orders", node, [{"name": f"onex.evt.{node}.placed.v1"}]))
     ncs.wait_condition("orders", "Ready", "True")
+    time.sleep(2)  # the cycle after the create adds the topic's actual settings
     version = ncs.get("orders")["metadata"]["resourceVersion"]
 
     own_broker.stop()
