@@ -260,6 +260,16 @@ def render(
             for d in topic.drift:
                 flag = "  (unsafe)" if d.unsafe else ""
                 w(f"      {d.field}: declared {d.declared}, actual {d.actual}{flag}\n")
+    unverifiable = [
+        (cp.contract, t) for cp in result.contracts for t in cp.topics if t.unverifiable
+    ]
+    if unverifiable:
+        w(
+            f"\nUnverifiable ({len(unverifiable)}) - declared config keys the broker does not "
+            "report (not drift):\n"
+        )
+        for contract, topic in unverifiable:
+            w(f"  ? {topic.name}  ({contract.key}): {', '.join(topic.unverifiable)}\n")
     errors = [p for p in problems if p.severity is not Severity.INFO]
     if errors:
         w(f"\nProblems ({len(errors)}):\n")
