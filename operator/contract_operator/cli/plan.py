@@ -12,9 +12,9 @@ from contract_operator.cli.common import AppliedRules, add_naming_options, resol
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.cli.validate import render_text
 from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
-from contract_operator.core.problems import Problem, Severity
 from contract_operator.core.snapshot import CreateResult
 from contract_operator.model.loader import load_paths
+from contract_operator.model.problems import Problem, Severity
 
 # plan's exit status; CI can branch on it. When several apply, the first of 1, 4, 2, 3 wins:
 # unsafe drift (data kept below what was declared) outranks topics to create.
