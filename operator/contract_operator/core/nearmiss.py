@@ -20,11 +20,11 @@ import bisect
 import difflib
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
@@ -163,6 +163,25 @@ def shape_of(topic: str, candidate: str) -> Shape | None:
     return None
 
 
+# Most keys hold a single name: it is stored as such, since as many one-name lists would double
+# the index's memory.
+Held = str | list[str]
+
+
+def _hold(index: dict[Any, Held], key: Any, name: str) -> None:
+    held = index.setdefault(key, name)
+    if isinstance(held, list):
+        held.append(name)
+    elif held is not name:
+        index[key] = [held, name]
+
+
+def _held(held: Held | None) -> Sequence[str]:
+    if held is None:
+        return ()
+    return (held,) if isinstance(held, str) else held
+
+
 def _spans(folded: str) -> list[tuple[int, int]]:
     """Where each '.'-separated segment of `folded` starts and ends."""
     spans = []
@@ -190,34 +209,29 @@ class NearMissIndex:
 
     @cached_property
     def _normals(self) -> dict[str, str]:
-        return {name: normal(name) for name in self._tier}
+        # A name already in normal form maps to itself, not to an equal copy.
+        return {name: folded if (folded := normal(name)) != name else name for name in self._tier}
 
     @cached_property
-    def _by_normal(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
+    def _by_normal(self) -> dict[str, Held]:
+        out: dict[str, Held] = {}
         for name, folded in self._normals.items():
-            out.setdefault(folded, []).append(name)
+            _hold(out, folded, name)
         return out
 
     @cached_property
-    def _by_blanked(self) -> list[dict[str, str | list[str]]]:
-        """Per segment position: the normal form with that segment cut out -> the names. For one
-        position the cut is unambiguous (the prefix holds exactly that many dots), so the key
-        alone says which segments two names share. A lone name is stored as such: most keys
-        have one, and as many lists would double the index."""
-        out: list[dict[str, str | list[str]]] = []
+    def _by_blanked(self) -> list[dict[int, Held]]:
+        """Per segment position: the normal form with that segment cut out -> the names. Only
+        the cut's hash is kept (a hundred thousand names would otherwise hold half a million
+        key strings); a lookup checks that its names really share the rest."""
+        out: list[dict[int, Held]] = []
         for name, folded in self._normals.items():
             start = 0
             for position, segment in enumerate(folded.split(".")):
                 end = start + len(segment)
                 if position == len(out):
                     out.append({})
-                bucket, key = out[position], folded[:start] + folded[end:]
-                held = bucket.setdefault(key, name)
-                if isinstance(held, list):
-                    held.append(name)
-                elif held is not name:
-                    bucket[key] = [held, name]
+                _hold(out[position], hash(folded[:start] + folded[end:]), name)
                 start = end + 1
         return out
 
@@ -237,15 +251,20 @@ class NearMissIndex:
         if position >= len(self._by_blanked):
             return []
         start, end = span
-        held = self._by_blanked[position].get(folded[:start] + folded[end:])
-        if held is None:
-            return []
-        tail, own = len(folded) - end, folded[start:end]
+        prefix, suffix = folded[:start], folded[end:]
+        held = self._by_blanked[position].get(hash(prefix + suffix))
+        own = folded[start:end]
         out = []
-        for name in (held,) if isinstance(held, str) else held:
+        for name in _held(held):
             other = self._normals[name]
-            segment = other[start : len(other) - tail]
-            if segment != own:
+            segment = other[start : len(other) - len(suffix)]
+            if (
+                segment != own
+                and "." not in segment
+                and len(other) >= len(folded) - len(own)
+                and other.startswith(prefix)
+                and other.endswith(suffix)
+            ):
                 out.append(Differing(name, own, segment))
         return out
 
@@ -257,7 +276,7 @@ class NearMissIndex:
         by_normal = self._by_normal
 
         def separator() -> list[str]:
-            return [n for n in by_normal.get(folded, ()) if n != topic]
+            return [n for n in _held(by_normal.get(folded)) if n != topic]
 
         def plural() -> list[str]:
             # Looked up, not searched: every singular or plural spelling of every word.
@@ -265,7 +284,7 @@ class NearMissIndex:
             for (start, end), segment in zip(spans, segments, strict=True):
                 for other in _plural_partners(segment):
                     if segment_shape(segment, other) is Shape.PLURAL:
-                        out += by_normal.get(folded[:start] + other + folded[end:], ())
+                        out += _held(by_normal.get(folded[:start] + other + folded[end:]))
             return out
 
         differing: dict[int, list[Differing]] = {}
@@ -302,7 +321,7 @@ class NearMissIndex:
         wanted = MAX_SUGGESTIONS - len(found)
         if wanted:
             # Every name a specific shape claims: the normal form's, and one segment away.
-            claimed = {topic, *by_normal.get(folded, ())}
+            claimed = {topic, *_held(by_normal.get(folded))}
             claimed.update(d.name for p in range(len(segments)) for d in at(p))
             found += (
                 NearMiss(n, Shape.SIMILAR) for n in self._similar(topic, folded, claimed, wanted)
