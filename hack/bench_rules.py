@@ -223,7 +223,10 @@ def child(name: str) -> int:
 
 
 def parent(names: list[str], timeout: float) -> int:
-    print(f"{'scenario':<22} {'fleet':<44} {'measure':<12} {'seconds':>8}  {'wires':>11}  target")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"# {os.cpu_count()} CPUs, load average {load} (other processes slow wall times)")
+    header = f"{'scenario':<20} {'fleet':<48} {'measure':<14} {'s':>7} {'CPU s':>7}"
+    print(f"{header}  {'wires':<17} target")
     missed = 0
     for name in names:
         command = [sys.executable, __file__, "--child", name]
@@ -232,23 +235,27 @@ def parent(names: list[str], timeout: float) -> int:
                 command, capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired:
-            figure, wires, result = f">{timeout:g}", "-", None
+            figure, cpu, wires, result = f">{timeout:g}", "-", "-", None
         else:
             if done.returncode:
                 print(done.stderr, file=sys.stderr)
                 return 1
             result = json.loads(done.stdout.splitlines()[-1])
+            cpu = f"{result['cpu']:.2f}"
+            wires = f"{result['suggested']}/{result['broken']} suggested"
         measure, limit = TARGETS.get(name, ("cpu", None))
         if result is not None:
             figure = f"{result[measure]:.2f}"
-            wires = f"{result['suggested']}/{result['broken']} named"
         label = "plan() CPU" if name in PLAN_SCENARIOS else "validate wall"
         verdict = ""
         if limit is not None:
             ok = result is not None and result[measure] < limit
             missed += not ok
             verdict = f"< {limit:g} s: {'met' if ok else 'MISSED'}"
-        print(f"{name:<22} {describe(name):<44} {label:<12} {figure:>8}  {wires:>11}  {verdict}")
+        print(
+            f"{name:<20} {describe(name):<48} {label:<14} {figure:>7} {cpu:>7}  {wires:<17} "
+            f"{verdict}"
+        )
     return 1 if missed else 0
 
 
