@@ -334,8 +334,8 @@ def to_dot(graph: Graph) -> str:
 
     def contract(c: ContractNode, indent: str) -> str:
         return (
-            f"{indent}{c.id} [shape=box, style=\"rounded,filled,bold\", fillcolor=\"{fill}\", "
-            f"color=\"{stroke}\", label={_dot_quote(chr(10).join(_contract_lines(c)))}];"
+            f'{indent}{c.id} [shape=box, style="rounded,filled,bold", fillcolor="{fill}", '
+            f'color="{stroke}", label={_dot_quote(chr(10).join(_contract_lines(c)))}];'
         )
 
     def topic(t: TopicNode, indent: str) -> str:

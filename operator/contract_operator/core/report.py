@@ -1,4 +1,4 @@
-"""Everything wrong on the bus, as one value built from a plan, and its text / JSON / markdown forms.
+"""Everything wrong on the bus as one value built from a plan, and its text/JSON/markdown forms.
 
 Pure: the caller has already loaded the contracts, read the broker and planned. The report only
 regroups what the planner decided (so it can never disagree with `plan` or the operator's status)
@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .naming import NamingRules
 from .planner import PUBLISH, SUBSCRIBE, Plan, TopicState, TopicStatus
 from .problems import Problem, Severity
-from .naming import NamingRules
 from .snapshot import BrokerSnapshot
 from .unowned import Unowned, liveness, unowned_topics
 from .wiring import near_misses
@@ -229,12 +229,20 @@ def _drift_lines(entry: Entry) -> list[str]:
     return out
 
 
+def _problem(p: Problem) -> str:
+    """A problem's message, with its file when the message cannot name a contract."""
+    return f"{p.source}: {p.message}" if p.source and not p.contract else p.message
+
+
 def _liveness(report: Report, name: str) -> str:
     return liveness(report.end_offsets[name]) if name in report.end_offsets else ""
 
 
 def _where(report: Report) -> str:
-    where = f"broker {report.broker}" if report.broker else "no broker (offline)"
+    if report.broker:
+        where = f"broker {report.broker}"
+    else:
+        where = "broker not read" if report.broker_error else "no broker (offline)"
     came = f" from {', '.join(report.sources)}" if report.sources else ""
     return f"{report.contracts} contracts{came}, {where}"
 
@@ -255,7 +263,10 @@ def render_text(report: Report) -> str:
     if report.broker_error:
         w(f"\n! The broker could not be read: {report.broker_error}")
     if report.unsafe_drift:
-        w(f"\nUnsafe drift ({len(report.unsafe_drift)}) - the broker keeps less data than declared:")
+        w(
+            f"\nUnsafe drift ({len(report.unsafe_drift)}) - "
+            "the broker keeps less data than declared:"
+        )
         for e in report.unsafe_drift:
             w(f"  ! {e.topic}  ({e.contract})")
             lines.extend(f"      {line}" for line in _drift_lines(e))
@@ -283,7 +294,7 @@ def render_text(report: Report) -> str:
     if report.errors:
         w(f"\nOther errors ({len(report.errors)}):")
         for p in report.errors:
-            w(f"  x {p.message}")
+            w(f"  x {_problem(p)}")
             if p.fix:
                 w(f"      fix: {p.fix}")
     if report.failed:
@@ -310,7 +321,7 @@ def render_text(report: Report) -> str:
         lines.extend(f"  . {e.contract} waits for {e.topic}" for e in report.pending)
     if report.warnings:
         w(f"\nWarnings ({len(report.warnings)}):")
-        lines.extend(f"  - {p.message}" for p in report.warnings)
+        lines.extend(f"  - {_problem(p)}" for p in report.warnings)
     w(f"\nSummary: {_summary(report)}.")
     return "\n".join(lines) + "\n"
 
@@ -361,11 +372,7 @@ def _cell(text: str) -> str:
 def render_markdown(report: Report) -> str:
     """For a pull-request comment: a verdict, a count table, then one table per finding kind."""
     c = report.counts()
-    verdict = (
-        "nothing wrong"
-        if report.clean
-        else ("errors" if report.has_errors else "findings")
-    )
+    verdict = "nothing wrong" if report.clean else ("errors" if report.has_errors else "findings")
     lines = [
         f"### contract-operator report: {verdict}",
         "",
@@ -376,8 +383,10 @@ def render_markdown(report: Report) -> str:
     if report.broker_error:
         w(f"> **The broker could not be read:** {_cell(report.broker_error)}")
         w("")
-    w("| unsafe drift | drift | broken wires | conflicts | errors | failed | missing | pending "
-      "| unowned | healthy |")
+    w(
+        "| unsafe drift | drift | broken wires | conflicts | errors | failed | missing | pending "
+        "| unowned | healthy |"
+    )
     w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     w(
         "| "
@@ -447,7 +456,7 @@ def render_markdown(report: Report) -> str:
         w("")
         for p in report.errors:
             fix = f" Fix: {_cell(p.fix)}" if p.fix else ""
-            w(f"- {_cell(p.message)}{fix}")
+            w(f"- {_cell(_problem(p))}{fix}")
     if report.unowned:
         w("")
         w("#### Unowned topics (on the broker, published by no contract)")
@@ -481,4 +490,3 @@ RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdo
 
 def render(report: Report, fmt: str) -> str:
     return RENDERERS[fmt](report)
-

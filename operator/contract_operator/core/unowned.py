@@ -68,9 +68,7 @@ class Unowned:
         more = f" and {len(self.topics) - limit} more" if len(self.topics) > limit else ""
         still = sum(1 for t in self.topics if t.subscribers)
         subscribed = f"; {still} still subscribed to" if still else ""
-        return (
-            f"{len(self.topics)} unowned topics ({groups}){subscribed}: {names}{more}"
-        )
+        return f"{len(self.topics)} unowned topics ({groups}){subscribed}: {names}{more}"
 
 
 def unowned_topics(
@@ -100,9 +98,7 @@ def unowned_topics(
         if parts is None or (rules.kinds and parts.kind not in rules.kinds):
             continue
         found.append(
-            UnownedTopic(
-                name, parts.kind, parts.producer, tuple(sorted(subscribers.get(name, ())))
-            )
+            UnownedTopic(name, parts.kind, parts.producer, tuple(sorted(subscribers.get(name, ()))))
         )
     found.sort(key=lambda t: (t.producer or NO_PRODUCER, t.name))
     return Unowned(tuple(found))
@@ -116,9 +112,7 @@ def liveness(end_offset: int | None) -> str:
     return "empty (never written)" if end_offset == 0 else f"written to (end offset {end_offset})"
 
 
-def with_liveness(
-    unowned: Unowned, end_offsets: Mapping[str, int | None] | None
-) -> dict[str, str]:
+def with_liveness(unowned: Unowned, end_offsets: Mapping[str, int | None] | None) -> dict[str, str]:
     """Topic name -> liveness hint, for the topics `end_offsets` covers."""
     if not end_offsets:
         return {}
