@@ -393,7 +393,7 @@ def to_mermaid(graph: Graph) -> str:
     """A Mermaid flowchart, for a ```mermaid block in GitHub/GitLab markdown."""
     out = ["flowchart LR"]
     if graph.title:
-        out.insert(0, f"%% {graph.title}")
+        out.append(f"  %% {graph.title}")
     for mark, (fill, stroke, dashed) in _STYLE.items():
         dash = ",stroke-dasharray:4 3" if dashed else ""
         out.append(f"  classDef {_class(mark)} fill:{fill},stroke:{stroke}{dash}")
