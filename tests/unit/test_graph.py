@@ -26,9 +26,7 @@ def _by_name(graph: Graph) -> dict[str, object]:
 
 def _suggestions(graph: Graph) -> dict[str, str]:
     names = {t.id: t.name for t in graph.topics}
-    return {
-        names[e.source]: names[e.target] for e in graph.edges if e.kind is EdgeKind.SUGGEST
-    }
+    return {names[e.source]: names[e.target] for e in graph.edges if e.kind is EdgeKind.SUGGEST}
 
 
 def broken_graph(**kwargs: object) -> Graph:
@@ -100,9 +98,7 @@ def test_collapse_healthy_keeps_problems_and_draws_healthy_topics_as_node_arrows
     assert {"onex.evt.router.routing_complete.v1", LEFT_BEHIND} <= names
     ids = {c.id: c.key for c in graph.contracts}
     collapsed = {
-        (ids[e.source], ids[e.target], e.label)
-        for e in graph.edges
-        if e.kind is EdgeKind.COLLAPSED
+        (ids[e.source], ids[e.target], e.label) for e in graph.edges if e.kind is EdgeKind.COLLAPSED
     }
     assert collapsed == {("demo/gateway", "demo/router", "cmd.route-request.v1")}
     assert graph.hidden_healthy == 1
@@ -151,20 +147,16 @@ def test_labels_cannot_break_out_of_their_quotes() -> None:
     graph = build_graph(plan([c], None))
     tampered = Graph(
         graph.contracts,
-        tuple(
-            type(t)(t.id, t.name, 'a"b<c>', t.group, t.marks, t.note) for t in graph.topics
-        ),
+        tuple(type(t)(t.id, t.name, 'a"b<c>', t.group, t.marks, t.note) for t in graph.topics),
         graph.edges,
     )
-    assert 'a#quot;b#lt;c#gt;' in to_mermaid(tampered)
+    assert "a#quot;b#lt;c#gt;" in to_mermaid(tampered)
     assert 'a\\"b<c>' in to_dot(tampered)
 
 
 def test_dot_declares_every_node_it_links() -> None:
     text = to_dot(broken_graph())
-    declared, used = _declared_and_used(
-        text, r"^\s+([ct]\d+) \[", r"^\s+([ct]\d+) -> ([ct]\d+) \["
-    )
+    declared, used = _declared_and_used(text, r"^\s+([ct]\d+) \[", r"^\s+([ct]\d+) -> ([ct]\d+) \[")
     assert used and used <= declared
     assert text.count("{") == text.count("}")
 

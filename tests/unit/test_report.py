@@ -141,7 +141,8 @@ def test_unsafe_drift_is_its_own_section_and_outranks_plain_drift() -> None:
     )
     assert len(report.unsafe_drift) == 1 and not report.drift
     text = render(report, "text")
-    assert "Unsafe drift (1)" in text and "replicationFactor: declared 3, actual 1  (unsafe)" in text
+    assert "Unsafe drift (1)" in text
+    assert "replicationFactor: declared 3, actual 1  (unsafe)" in text
     assert "**(unsafe)**" in render(report, "markdown")
     fields = json.loads(render(report, "json"))["unsafe_drift"][0]["drift"]
     assert [f["unsafe"] for f in fields] == [True, False]
