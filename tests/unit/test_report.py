@@ -166,6 +166,15 @@ def test_exit_status_order_errors_unsafe_missing_drift_unowned() -> None:
     drifted = broker(observed(ROUTING, partitions=3), extra=(LEFT_BEHIND,))
     router6 = contract("router", publish=[{"name": ROUTING, "partitions": 6}])
     assert exit_code(build_report(plan([router6], drifted), drifted)) == EXIT_DRIFT
+    # drift and a topic to create: missing wins; unsafe drift outranks both; errors outrank all
+    auditor = contract("auditor", publish=["onex.evt.auditor.checked.v1"])
+    assert exit_code(build_report(plan([router6, auditor], drifted), drifted)) == EXIT_MISSING
+    unsafe = _drift_plan(_UnsafeField("replicationFactor", "3", "1"))
+    both = Plan((), (*unsafe.contracts, *plan([auditor], drifted).contracts), ())
+    assert exit_code(build_report(both, drifted)) == EXIT_UNSAFE_DRIFT
+    wired = plan([contract("reader", subscribe=["onex.evt.nobody.x.v1"])], drifted)
+    worst = Plan((), (*both.contracts, *wired.contracts), wired.problems)
+    assert exit_code(build_report(worst, drifted)) == EXIT_ERROR
     unreachable = plan([router], None, broker_error="cannot reach broker 127.0.0.1:1")
     report = build_report(unreachable, None, broker="127.0.0.1:1")
     assert exit_code(report) == EXIT_ERROR

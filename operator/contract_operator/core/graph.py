@@ -230,8 +230,8 @@ def _collapse(graph: Graph) -> Graph:
         for end in (e.source, e.target):
             if end in healthy:
                 touching.setdefault(end, []).append(e)
-    # A healthy topic that a suggestion points at stays: it is the fix for a broken wire.
-    healthy -= {e.target for e in graph.edges if e.kind is EdgeKind.SUGGEST}
+    # Only topics on plain publish/subscribe edges fold: one a suggestion points at stays
+    # visible, since it is the fix for a broken wire.
     healthy = {
         t
         for t in healthy
