@@ -141,3 +141,15 @@ def test_unowned_is_exactly_the_well_formed_unpublished_names(
         and parts_.kind in DEFAULT_KINDS
     }
     assert found.names == expected
+
+
+def test_a_partial_view_looks_only_under_its_own_producers_and_subscriptions() -> None:
+    names = [
+        "onex.evt.router.old.v1",
+        "onex.evt.billing.old.v1",
+        "onex.evt.router.route-decided.v1",
+    ]
+    found = unowned_topics([ROUTER, NOTIFIER], names, producers={"router", "notifier"})
+    assert found.names == {"onex.evt.router.old.v1", "onex.evt.router.route-decided.v1"}
+    only_notifier = unowned_topics([NOTIFIER], names, producers={"notifier"})
+    assert only_notifier.names == {"onex.evt.router.route-decided.v1"}  # it subscribes to it

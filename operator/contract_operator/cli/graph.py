@@ -84,7 +84,7 @@ def run_graph(args: argparse.Namespace, out: TextIO | None = None) -> int:
         view = BrokerView()
     result = plan(loaded.contracts, view.snapshot, PlanOptions(rules=rules))
     unowned = (
-        unowned_topics(loaded.contracts, view.snapshot.all_names, rules)
+        unowned_topics(loaded.contracts, view.snapshot.all_names, rules, producers=loaded.producers)
         if view.snapshot
         else Unowned()
     )

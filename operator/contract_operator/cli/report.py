@@ -38,7 +38,9 @@ Without PATH, contracts are the NodeContracts of the cluster of the current kube
 (KUBECONFIG), in every namespace unless -n is given. Unowned topics are topics on the broker
 that match the naming rules but that no contract publishes (left behind by a rename or a
 removed node); each is listed with the contracts that still subscribe to it and whether it
-was ever written to (its end offsets, read in one request).
+was ever written to (its end offsets, read in one request). With -n, only unowned topics
+under the producer segments of the contracts read (or subscribed by them) are listed: other
+namespaces may own the rest.
 
 exit status (the first that applies, in this order):
   1  errors: broken wires, conflicts, invalid contracts or names, topics the broker refused,
@@ -104,6 +106,9 @@ class Loaded:
     problems: list[Problem]
     sources: tuple[str, ...]
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Set when only part of the cluster was read (-n): unowned topics are then looked for only
+    # under these producer segments, since other namespaces may own the rest.
+    producers: frozenset[str] | None = None
 
 
 def load_contracts(args: argparse.Namespace) -> Loaded:
@@ -178,7 +183,7 @@ def make_report(args: argparse.Namespace, loaded: Loaded, rules: NamingRules) ->
         loaded.contracts, view.snapshot, PlanOptions(rules=rules), broker_error=view.error
     )
     unowned = (
-        unowned_topics(loaded.contracts, view.snapshot.all_names, rules)
+        unowned_topics(loaded.contracts, view.snapshot.all_names, rules, producers=loaded.producers)
         if view.snapshot
         else Unowned()
     )

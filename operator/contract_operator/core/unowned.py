@@ -7,7 +7,7 @@ resync for a gauge and a log line, and `report` / `graph` can show the same list
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,8 @@ def unowned_topics(
     contracts: Iterable[Contract],
     broker_names: Iterable[str],
     rules: NamingRules | None = None,
+    *,
+    producers: Collection[str] | None = None,
 ) -> Unowned:
     """Topics in `broker_names` (e.g. `BrokerSnapshot.all_names`) that match the naming
     pattern and an allowed kind but that no contract in `contracts` publishes.
@@ -84,6 +86,10 @@ def unowned_topics(
     already reports it. Names outside the pattern (broker internals such as
     `__consumer_offsets`, other teams' topics) are not ours and never listed.
     Each result names the contracts that still subscribe to it.
+
+    `producers` narrows the answer to topics under those producer segments (plus any topic a
+    contract subscribes to), for a view of part of the fleet (e.g. some namespaces): the rest
+    of the broker belongs to contracts that were not read, not to nobody.
     """
     rules = rules or NamingRules()
     published: set[str] = set()
@@ -96,6 +102,8 @@ def unowned_topics(
     for name in set(broker_names) - published:
         parts = parse_topic(name, rules)
         if parts is None or (rules.kinds and parts.kind not in rules.kinds):
+            continue
+        if producers is not None and parts.producer not in producers and name not in subscribers:
             continue
         found.append(
             UnownedTopic(name, parts.kind, parts.producer, tuple(sorted(subscribers.get(name, ()))))
