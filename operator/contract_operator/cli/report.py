@@ -127,7 +127,9 @@ def load_contracts(args: argparse.Namespace) -> Loaded:
         if cluster.namespaces
         else ("all namespaces",)
     )
-    return Loaded(cluster.loaded.contracts, cluster.loaded.problems, where, dict(cluster.failures))
+    contracts = cluster.loaded.contracts
+    producers = frozenset(c.node for c in contracts) if cluster.namespaces else None
+    return Loaded(contracts, cluster.loaded.problems, where, dict(cluster.failures), producers)
 
 
 @dataclass(frozen=True)
