@@ -146,7 +146,7 @@ def test_report_exit_status_for_a_clean_namespace_and_one_with_a_topic_left_behi
     _apply(kube, ns, "clean", node, publish=[{"name": topic, "partitions": 3}])
     clean = _cli(testbed, "report", "-n", ns)
     assert clean.returncode == EXIT_OK, clean.stdout + clean.stderr
-    assert "0 unowned, 1 healthy" in clean.stdout
+    assert "Summary: nothing wrong; 1 healthy" in clean.stdout
 
     left = f"onex.evt.{node}.old.v1"
     _create(admin, left, 2)

@@ -247,14 +247,29 @@ def _where(report: Report) -> str:
     return f"{report.contracts} contracts{came}, {where}"
 
 
+_SUMMARY_WORDS = {
+    "unsafe_drift": "unsafe drift",
+    "drift": "drift",
+    "broken_wires": "broken wires",
+    "conflicts": "conflicts",
+    "errors": "other errors",
+    "failed": "failed",
+    "missing": "missing",
+    "pending": "pending",
+    "unowned": "unowned",
+}
+
+
 def _summary(report: Report) -> str:
+    """The non-zero counts, most severe first, then how much is healthy."""
     c = report.counts()
-    return (
-        f"{c['unsafe_drift']} unsafe drift, {c['drift']} drift, {c['broken_wires']} broken wires, "
-        f"{c['conflicts']} conflicts, {c['errors']} other errors, {c['failed']} failed, "
-        f"{c['missing']} missing, {c['pending']} pending, {c['unowned']} unowned, "
-        f"{c['healthy']} healthy"
-    )
+    found = ", ".join(f"{c[k]} {word}" for k, word in _SUMMARY_WORDS.items() if c[k])
+    if report.broker_error:
+        found = ", ".join(filter(None, ["broker not read", found]))
+    healthy = f"{c['healthy']} healthy publications and subscriptions"
+    if report.broker is None and not report.broker_error:
+        healthy = "the broker was not read (no drift, missing or unowned topics checked)"
+    return f"{found or 'nothing wrong'}; {healthy}"
 
 
 def render_text(report: Report) -> str:
