@@ -81,6 +81,8 @@ def test_demo_fleet_marks_drift_unowned_broken_and_healthy() -> None:
     assert marks[LEFT_BEHIND] is Mark.UNOWNED
     assert marks["onex.evt.router.routing_complete.v1"] is Mark.BROKEN
     assert marks["onex.cmd.gateway.route-request.v1"] is Mark.HEALTHY
+    invoice = next(t for t in graph.topics if t.name == "onex.evt.billing.invoice-issued.v1")
+    assert invoice.note == "partitions, retention.ms"
     left = next(t for t in graph.topics if t.name == LEFT_BEHIND)
     assert left.note == "empty (never written)" and left.group == "router"
     # grouped by producer segment, each with its own node's contract

@@ -191,7 +191,11 @@ def build_graph(
         t = topics[name]
         group, label = _group_and_label(name, rules)
         marks = tuple(sorted(t.marks, key=_ORDER.__getitem__)) or (Mark.HEALTHY,)
-        note = liveness(end_offsets[name]) if Mark.UNOWNED in marks and name in end_offsets else ""
+        drifted = sorted({d.field for _, st in t.publishers for d in st.drift})
+        notes = [", ".join(drifted)] if drifted else []
+        if Mark.UNOWNED in marks and name in end_offsets:
+            notes.append(liveness(end_offsets[name]))
+        note = "; ".join(notes)
         nodes.append(TopicNode(f"t{i}", name, label, group, marks, note))
     topic_ids = {n.name: n.id for n in nodes}
 
