@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: help install test unit integration lint typecheck demo demo-down testbed-up testbed-down bench graph-picture
+.PHONY: help install test unit integration lint typecheck demo demo-down testbed-up testbed-down bench
 
 help:
 	@echo "make demo        bring up the local testbed, run the operator, apply examples, show kubectl get nc"
@@ -49,6 +49,18 @@ demo: install
 demo-down:
 	hack/demo.sh down
 
+# The README's picture of the demo fleet. Needs `make demo` running and Graphviz (`dot`, Debian
+# package graphviz). Provisions the router's old contract first, so the topic it left behind
+# is on the broker (idempotent), then draws the cluster's NodeContracts in namespace demo.
+.PHONY: graph-picture
+graph-picture: install
+	@command -v dot >/dev/null || { echo "graph-picture needs Graphviz: apt-get install graphviz" >&2; exit 1; }
+	eval "$$(hack/testbed.sh env)" && \
+	  $(VENV)/bin/contract-operator provision docs/demo/old-router.yaml >/dev/null && \
+	  $(VENV)/bin/contract-operator graph -n demo --format dot -o docs/demo-graph.dot
+	dot -Tsvg docs/demo-graph.dot -o docs/demo-graph.svg
+	dot -Tpng -Gdpi=110 docs/demo-graph.dot -o docs/demo-graph.png
+
 testbed-up: install
 	@hack/testbed.sh up
 
@@ -58,14 +70,3 @@ testbed-down:
 bench: install
 	hack/testbed.sh build
 	$(PY) hack/bench.py
-
-# The README's picture of the demo fleet. Needs `make demo` running and Graphviz (`dot`, Debian
-# package graphviz). Provisions the router's old contract first, so the topic it left behind
-# is on the broker (idempotent), then draws the cluster's NodeContracts in namespace demo.
-graph-picture: install
-	@command -v dot >/dev/null || { echo "graph-picture needs Graphviz: apt-get install graphviz" >&2; exit 1; }
-	eval "$$(hack/testbed.sh env)" && \
-	  $(VENV)/bin/contract-operator provision docs/demo/old-router.yaml >/dev/null && \
-	  $(VENV)/bin/contract-operator graph -n demo --format dot -o docs/demo-graph.dot
-	dot -Tsvg docs/demo-graph.dot -o docs/demo-graph.svg
-	dot -Tpng -Gdpi=110 docs/demo-graph.dot -o docs/demo-graph.png
