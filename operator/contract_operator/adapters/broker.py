@@ -322,10 +322,6 @@ class Broker:
             self._count("create_topics", error=True)
         return CreateResult(frozenset(created), frozenset(existed), failed, frozenset(permanent))
 
-
-def _refused_locally(exc: Exception) -> str:
-    return _reason(exc) if isinstance(exc, KafkaException) else str(exc)
-
     def end_offsets(self, names: Iterable[str]) -> dict[str, int | None]:
         """Each topic's end offsets summed over its partitions (0: never written), read-only.
 
@@ -345,7 +341,7 @@ def _refused_locally(exc: Exception) -> str:
             metadata = self._admin.list_topics(timeout=timeout)
         except KafkaException as exc:
             self._count("metadata", error=True)
-            raise BrokerError(f"cannot reach {self._where()}: {_reason(exc)}") from exc
+            raise self._unreachable(exc, timeout) from exc
         requests = {
             TopicPartition(name, p): OffsetSpec.latest()  # type: ignore[no-untyped-call]
             for name in sorted(wanted)
@@ -370,6 +366,10 @@ def _refused_locally(exc: Exception) -> str:
             self._count("list_offsets", error=True)
         out.update({name: total for name, total in totals.items() if name not in refused})
         return out
+
+
+def _refused_locally(exc: Exception) -> str:
+    return _reason(exc) if isinstance(exc, KafkaException) else str(exc)
 
 
 def new_topic(request: TopicRequest) -> NewTopic:

@@ -230,8 +230,9 @@ def _drift_lines(entry: Entry) -> list[str]:
 
 
 def _problem(p: Problem) -> str:
-    """A problem's message, with its file when the message cannot name a contract."""
-    return f"{p.source}: {p.message}" if p.source and not p.contract else p.message
+    """A problem's message, with its file when the message does not start with its contract."""
+    named = p.contract is not None and p.message.startswith(p.contract)
+    return f"{p.source}: {p.message}" if p.source and not named else p.message
 
 
 def _liveness(report: Report, name: str) -> str:
@@ -291,7 +292,10 @@ def render_text(report: Report) -> str:
             w(f"  ~ {e.topic}  ({e.contract})")
             lines.extend(f"      {line}" for line in _drift_lines(e))
     if report.broken_wires:
-        w(f"\nBroken wires ({len(report.broken_wires)}) - subscriptions no contract publishes:")
+        w(
+            f"\nBroken wires ({len(report.broken_wires)}) - "
+            "subscriptions no valid contract publishes:"
+        )
         for wire in report.broken_wires:
             left = "  [still on the broker]" if wire.on_broker else ""
             w(f"  x {wire.contract} subscribes to {wire.topic}{left}")
