@@ -316,3 +316,16 @@ def test_report_and_graph_are_in_the_top_level_help(capsys: pytest.CaptureFixtur
     assert "report" in out and "graph" in out
     main(["report", "--help"])
     assert "exit status" in capsys.readouterr().out
+
+
+def test_declared_keys_the_broker_does_not_report_are_a_note_not_a_finding() -> None:
+    router = contract(
+        "router",
+        publish=[{"name": ROUTING, "config": {"retention.ms": "1000", "x.custom": "1"}}],
+    )
+    snapshot = broker(observed(ROUTING, **{"retention.ms": "1000"}))
+    report = build_report(plan([router], snapshot), snapshot)
+    assert [(e.topic, e.message) for e in report.unverifiable] == [(ROUTING, "x.custom")]
+    assert "Unverifiable (1)" in render(report, "text")
+    assert json.loads(render(report, "json"))["unverifiable"][0]["keys"] == ["x.custom"]
+    assert report.clean and exit_code(report) == EXIT_OK

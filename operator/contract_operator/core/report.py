@@ -88,6 +88,8 @@ class Report:
     failed: tuple[Entry, ...] = ()
     missing: tuple[Entry, ...] = ()  # published, not on the broker yet: will be created
     pending: tuple[Entry, ...] = ()  # subscribed, waiting for the publisher's topic
+    # Declared config keys the broker does not report: neither confirmed nor drift (a note).
+    unverifiable: tuple[Entry, ...] = ()
     unowned: Unowned = field(default_factory=Unowned)
     end_offsets: Mapping[str, int | None] = field(default_factory=dict)
     healthy: int = 0  # topics (per contract and role) with nothing to say
@@ -151,6 +153,7 @@ def build_report(
         k: [] for k in ("unsafe", "drift", "conflict", "failed", "missing", "pending")
     }
     wires: list[Wire] = []
+    unverifiable: list[Entry] = []
     healthy = 0
     conflict_messages = {
         (p.contract, p.topic): p.message for p in plan.problems if p.code == "conflict"
@@ -161,6 +164,9 @@ def build_report(
     for cp in plan.contracts:
         key = cp.contract.key
         for t in cp.topics:
+            keys = tuple(getattr(t, "unverifiable", ()))
+            if keys:
+                unverifiable.append(Entry(key, t.name, ", ".join(keys)))
             if t.state is TopicState.DRIFTED:
                 sections["unsafe" if is_unsafe(t) else "drift"].append(
                     Entry(key, t.name, t.message, t.drift)
@@ -211,6 +217,7 @@ def build_report(
         failed=ordered(sections["failed"]),
         missing=ordered(sections["missing"]),
         pending=ordered(sections["pending"]),
+        unverifiable=ordered(unverifiable),
         unowned=unowned,
         end_offsets=dict(end_offsets or {}),
         healthy=healthy,
@@ -341,6 +348,12 @@ def render_text(report: Report) -> str:
     if report.warnings:
         w(f"\nWarnings ({len(report.warnings)}):")
         lines.extend(f"  - {_problem(p)}" for p in report.warnings)
+    if report.unverifiable:
+        w(
+            f"\nUnverifiable ({len(report.unverifiable)}) - declared config keys the broker "
+            "does not report, so they cannot be compared:"
+        )
+        lines.extend(f"  - {e.topic}  ({e.contract}): {e.message}" for e in report.unverifiable)
     w(f"\nSummary: {_summary(report)}.")
     return "\n".join(lines) + "\n"
 
@@ -361,6 +374,10 @@ def to_dict(report: Report) -> dict[str, Any]:
         "failed": [e.to_dict() for e in report.failed],
         "missing": [e.to_dict() for e in report.missing],
         "pending": [e.to_dict() for e in report.pending],
+        "unverifiable": [
+            {"contract": e.contract, "topic": e.topic, "keys": e.message.split(", ")}
+            for e in report.unverifiable
+        ],
         "unowned": [
             {
                 "producer": producer or None,
