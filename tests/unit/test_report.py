@@ -289,8 +289,13 @@ def test_report_command_on_clean_files_without_broker_exits_0(
 ) -> None:
     paths = [str(ROOT / "examples" / "nodecontracts"), str(ROOT / "examples" / "contracts")]
     assert main(["report", *paths, "--no-broker", "--format", "json"]) == EXIT_OK
-    summary = json.loads(capsys.readouterr().out)["summary"]
-    assert summary["broken_wires"] == 0 and summary["errors"] == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["broken_wires"] == 0 and data["summary"]["errors"] == 0
+    assert data["rules"]["from"]["pattern"] == "built-in"
+    kinds = ["--kinds", "evt,cmd", "--no-broker", "--verbose"]
+    assert main(["report", *paths, *kinds]) == EXIT_ERROR  # audit publishes a snapshot kind
+    out = capsys.readouterr().out
+    assert out.startswith("naming rules: ") and "[flag --kinds]" in out
 
 
 def test_report_without_a_broker_address_says_how_to_give_one(

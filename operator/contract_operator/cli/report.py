@@ -4,6 +4,7 @@ NodeContracts, read against the broker (read-only)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -12,12 +13,12 @@ from typing import Any, TextIO
 from contract_operator.adapters.broker import ENV_BOOTSTRAP, Broker, BrokerError
 from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
-from contract_operator.cli.common import add_naming_options, naming_rules
+from contract_operator.cli.common import add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import PlanOptions, plan
 from contract_operator.core.problems import Problem
-from contract_operator.core.report import Report, build_report, render
+from contract_operator.core.report import Report, build_report, render, to_dict
 from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.core.unowned import Unowned, unowned_topics
 from contract_operator.model.contract import Contract
@@ -70,6 +71,9 @@ def add_parser(subparsers: Any) -> None:
         "--no-broker",
         action="store_true",
         help="do not read the broker: names and wiring only (no drift, missing or unowned topics)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also print the naming rules applied"
     )
     add_naming_options(parser)
     add_connection_options(parser)
@@ -167,14 +171,19 @@ def read_broker(
 
 def run_report(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    rules = naming_rules(args)
+    applied = resolve_rules(args)
     try:
         loaded = load_contracts(args)
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    report = make_report(args, loaded, rules)
-    out.write(render(report, args.format))
+    report = make_report(args, loaded, applied.rules)
+    if args.format == "json":  # the rules applied travel with the findings, as in `plan`
+        out.write(json.dumps({**to_dict(report), "rules": applied.to_dict()}, indent=2) + "\n")
+    else:
+        if args.verbose and args.format == "text":
+            out.write(applied.describe() + "\n")
+        out.write(render(report, args.format))
     return exit_code(report)
 
 
