@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contract_operator.cli.main import main
 from contract_operator.cli.report import (
@@ -334,3 +336,16 @@ def test_declared_keys_the_broker_does_not_report_are_a_note_not_a_finding() -> 
     assert "Unverifiable (1)" in render(report, "text")
     assert json.loads(render(report, "json"))["unverifiable"][0]["keys"] == ["x.custom"]
     assert report.clean and exit_code(report) == EXIT_OK
+
+
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_no_broker_message_can_break_a_markdown_row(reason: str, contract_msg: str) -> None:
+    c = contract("ledger", publish=["onex.evt.ledger.entry-posted.v1"])
+    failed = TopicStatus("onex.evt.ledger.entry-posted.v1", PUBLISH, TopicState.FAILED, reason)
+    conflict = TopicStatus("onex.evt.ledger.other.v1", PUBLISH, TopicState.CONFLICT, contract_msg)
+    report = build_report(
+        Plan((), (ContractPlan(c, (failed, conflict), ()),), ()), BrokerSnapshot()
+    )
+    for line in render_markdown(report).splitlines():
+        if line.startswith("| `onex"):
+            assert line.replace("\\|", "").count("|") == 4, line

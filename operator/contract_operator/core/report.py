@@ -402,7 +402,10 @@ def render_json(report: Report) -> str:
 
 def _cell(text: str) -> str:
     """Markdown table cell: no pipes or newlines to break the row."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    # Backslashes first, so a trailing one cannot escape the cell's closing pipe; every kind
+    # of line break (\r, \u2028, ...) becomes a space.
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|")
+    return " ".join(escaped.splitlines())
 
 
 def render_markdown(report: Report) -> str:
