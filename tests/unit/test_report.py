@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from contract_operator.cli.main import main
@@ -339,6 +339,7 @@ def test_declared_keys_the_broker_does_not_report_are_a_note_not_a_finding() -> 
 
 
 @given(st.text(max_size=60), st.text(max_size=60))
+@example("config a\\|b refused", "")
 def test_no_broker_message_can_break_a_markdown_row(reason: str, contract_msg: str) -> None:
     c = contract("ledger", publish=["onex.evt.ledger.entry-posted.v1"])
     failed = TopicStatus("onex.evt.ledger.entry-posted.v1", PUBLISH, TopicState.FAILED, reason)
