@@ -402,8 +402,8 @@ def render_json(report: Report) -> str:
 
 def _cell(text: str) -> str:
     """Markdown table cell: no pipes or newlines to break the row."""
-    # Backslashes first: a message holding "\|" would otherwise become an escaped backslash
-    # followed by a live cell separator. Every kind of line break (\r, \u2028, ...) is a space.
+    # Backslashes first, so a message shows as written (markdown would eat a backslash before
+    # punctuation). Every kind of line break (\r, \u2028, ...) becomes a space.
     escaped = text.replace("\\", "\\\\").replace("|", "\\|")
     return " ".join(escaped.splitlines())
 
