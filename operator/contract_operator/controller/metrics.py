@@ -19,7 +19,7 @@ TOPICS = Gauge(
 )
 DRIFTED = Gauge(
     "contract_operator_drifted_topics",
-    'Published topics drifted from the contract, by field; unsafe="true" when the broker '
+    "Published topics drifted from the contract, by field; unsafe=\"true\" when the broker "
     "keeps fewer copies or less data than declared",
     ["field", "unsafe"],
 )
