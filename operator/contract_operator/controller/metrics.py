@@ -19,12 +19,16 @@ TOPICS = Gauge(
 )
 DRIFTED = Gauge(
     "contract_operator_drifted_topics",
-    "Published topics drifted from the contract, by field; unsafe=\"true\" when the broker "
+    'Published topics drifted from the contract, by field; unsafe="true" when the broker '
     "keeps fewer copies or less data than declared",
     ["field", "unsafe"],
 )
 BROKEN_WIRES = Gauge(
     "contract_operator_broken_wires", "Subscriptions to topics that no contract publishes"
+)
+UNOWNED = Gauge(
+    "contract_operator_unowned_topics",
+    "Topics on the broker that match the naming rules but that no contract publishes",
 )
 CONTRACTS = Gauge("contract_operator_contracts", "NodeContracts in the operator's view")
 RECONCILE = Histogram(
