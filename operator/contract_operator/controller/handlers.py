@@ -44,6 +44,10 @@ def build_registry(
         # back-off (1, 1, 2, 3, 5, 8, 13, 21 s) leaves a contract applied meanwhile unseen for
         # up to 21 s. Short, flat retries keep the gap under ~2 s.
         settings.networking.error_backoffs = WATCH_BACKOFFS
+        # kopf keeps a worker task per object for this long after its last event; our handlers
+        # only update the index, so short-lived workers keep 10,000 contracts from holding
+        # 10,000 idle tasks (and their memory) after a burst.
+        settings.batching.idle_timeout = 0.5
         settings.watching.reconnect_backoff = 0.5
         settings.networking.request_timeout = 30
         settings.networking.connect_timeout = 5
