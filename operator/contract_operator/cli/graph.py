@@ -6,7 +6,6 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from contract_operator.adapters.broker import BrokerError
 from contract_operator.cli.common import add_naming_options, naming_rules
 from contract_operator.cli.connection import add_connection_options
 from contract_operator.cli.report import (
@@ -15,10 +14,9 @@ from contract_operator.cli.report import (
     add_source_options,
     load_contracts,
     read_broker,
+    survey,
 )
 from contract_operator.core.graph import build_graph, render
-from contract_operator.core.planner import PlanOptions, plan
-from contract_operator.core.unowned import Unowned, unowned_topics
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -82,23 +80,12 @@ def run_graph(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if view.error:
         print(f"warning: drawn without the broker: {view.error}", file=sys.stderr)
         view = BrokerView()
-    result = plan(loaded.contracts, view.snapshot, PlanOptions(rules=rules))
-    unowned = (
-        unowned_topics(loaded.contracts, view.snapshot.all_names, rules, producers=loaded.producers)
-        if view.snapshot
-        else Unowned()
-    )
-    offsets: dict[str, int | None] = {}
-    if unowned and view.broker is not None:
-        try:
-            offsets = view.broker.end_offsets(unowned.names)
-        except BrokerError as exc:
-            print(f"warning: end offsets not read: {exc}", file=sys.stderr)
+    found = survey(loaded, view, rules)
     title = f"{len(loaded.contracts)} contracts from {', '.join(loaded.sources)}"
     graph = build_graph(
-        result,
-        unowned=unowned,
-        end_offsets=offsets,
+        found.plan,
+        unowned=found.unowned,
+        end_offsets=found.end_offsets,
         rules=rules,
         collapse_healthy=args.collapse_healthy,
         title=title,

@@ -16,7 +16,7 @@ from contract_operator.adapters.kube import KubeConfigError
 from contract_operator.cli.common import add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.core.naming import NamingRules
-from contract_operator.core.planner import PlanOptions, plan
+from contract_operator.core.planner import Plan, PlanOptions, plan
 from contract_operator.core.problems import Problem
 from contract_operator.core.report import Report, build_report, render, to_dict
 from contract_operator.core.snapshot import BrokerSnapshot
@@ -187,11 +187,22 @@ def run_report(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return exit_code(report)
 
 
-def make_report(args: argparse.Namespace, loaded: Loaded, rules: NamingRules) -> Report:
-    view = BrokerView() if args.no_broker else read_broker(args, loaded.contracts, required=True)
+@dataclass(frozen=True)
+class Survey:
+    """What `report` and `graph` both draw from: the plan, unowned topics, their end offsets."""
+
+    plan: Plan
+    unowned: Unowned
+    end_offsets: dict[str, int | None]
+
+
+def survey(
+    loaded: Loaded, view: BrokerView, rules: NamingRules, *, broker_error: str | None = None
+) -> Survey:
+    """The same plan() as `plan` and the operator, plus what only the broker's names show."""
     # Without a broker (not asked), topics are Unknown and plan.broker_error stays None.
     result = plan(
-        loaded.contracts, view.snapshot, PlanOptions(rules=rules), broker_error=view.error
+        loaded.contracts, view.snapshot, PlanOptions(rules=rules), broker_error=broker_error
     )
     unowned = (
         unowned_topics(loaded.contracts, view.snapshot.all_names, rules, producers=loaded.producers)
@@ -202,14 +213,20 @@ def make_report(args: argparse.Namespace, loaded: Loaded, rules: NamingRules) ->
     if unowned and view.broker is not None:
         try:
             offsets = view.broker.end_offsets(unowned.names)
-        except BrokerError as exc:  # a hint only: the report stands without it
+        except BrokerError as exc:  # a hint only: the answer stands without it
             print(f"note: end offsets not read: {exc}", file=sys.stderr)
+    return Survey(result, unowned, offsets)
+
+
+def make_report(args: argparse.Namespace, loaded: Loaded, rules: NamingRules) -> Report:
+    view = BrokerView() if args.no_broker else read_broker(args, loaded.contracts, required=True)
+    found = survey(loaded, view, rules, broker_error=view.error)
     return build_report(
-        result,
+        found.plan,
         view.snapshot,
         rules=rules,
-        unowned=unowned,
-        end_offsets=offsets,
+        unowned=found.unowned,
+        end_offsets=found.end_offsets,
         broker=view.address,
         extra_problems=loaded.problems,
         recorded_failures=loaded.failures,
