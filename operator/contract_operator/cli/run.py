@@ -17,6 +17,11 @@ from contract_operator.adapters.kube import Kube, KubeConfigError
 from contract_operator.cli.common import UsageError, add_naming_options, naming_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.controller import metrics
+from contract_operator.controller.admission import (
+    AdmissionSettingsError,
+    add_admission_options,
+    admission_settings,
+)
 from contract_operator.controller.handlers import build_registry
 from contract_operator.controller.peering import PeeringGate, draw_priority, own_identity
 from contract_operator.controller.reconciler import Reconciler
@@ -106,6 +111,7 @@ def add_parser(subparsers: Any) -> None:
         env_defaults["kinds"] = os.environ[ENV_KINDS]
     parser.set_defaults(func=run, **env_defaults)
     add_connection_options(parser)
+    add_admission_options(parser)
 
 
 def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> OperatorSettings:
@@ -131,6 +137,10 @@ def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> Operat
 
 def run(args: argparse.Namespace) -> int:
     settings = operator_settings(args)
+    try:
+        admission = admission_settings(args)
+    except AdmissionSettingsError as exc:
+        raise UsageError(str(exc)) from None
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UsageError(
             f"{ENV_LOG_LEVEL}={settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR"
@@ -163,7 +173,9 @@ def run(args: argparse.Namespace) -> int:
     if settings.peering:
         namespace = settings.namespaces[0] if settings.namespaces else None
         gate = PeeringGate(kube.api_client, settings.peering, identity, priority, namespace).paused
-    registry = build_registry(lambda view: Reconciler(settings, broker, kube, view, gate))
+    registry = build_registry(
+        lambda view: Reconciler(settings, broker, kube, view, gate), admission
+    )
     asyncio.run(_operate(registry, settings, identity, priority))
     return 0
 

@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 
 from ..model.contract import GROUP, PLURAL, VERSION
+from .admission import AdmissionSettings, register_admission
 from .reconciler import Reconciler, Record, record_of
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def build_registry(
     make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler],
+    admission: AdmissionSettings | None = None,
 ) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
@@ -67,4 +69,5 @@ def build_registry(
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
+    register_admission(registry, admission)
     return registry

@@ -1,0 +1,234 @@
+"""Apply-time feedback for one incoming contract: what to refuse and what to warn about, no I/O.
+
+The admission webhook asks `decide()` about the operator's in-memory view plus the incoming
+object. The rules are the ones the planner and `validate` use (naming, wiring, conflicts,
+drift), evaluated only for what concerns the incoming contract: a `FleetView` indexes the
+published names once, so an answer stays in milliseconds with 10,000 contracts in the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from .checks import merge_problems
+from .drift import drift_of
+from .naming import NamingRules, check_contract
+from .problems import Problem, Severity
+from .snapshot import BrokerSnapshot
+from .wiring import check_wiring
+
+if TYPE_CHECKING:
+    from ..model.contract import Contract
+
+# Names that can never be created (or may only be created by another node) are refused;
+# everything else is admitted with a warning, because the reconcile loop reports it anyway.
+REFUSED_CODES = frozenset({"name-pattern", "unknown-kind", "foreign-producer"})
+
+
+class AdmissionMode(StrEnum):
+    DENY = "deny"  # refuse names that break the rules
+    WARN = "warn"  # admit everything, warn instead (for teams migrating existing contracts)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for one object: refused when `denials` is non-empty."""
+
+    denials: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return not self.denials
+
+    def warning_lines(self) -> list[str]:
+        """One line per warning, as kubectl prints them after `Warning: `."""
+        return [render(p) for p in self.warnings]
+
+    def denial_message(self) -> str:
+        return " | ".join(render(p) for p in self.denials)
+
+
+def render(problem: Problem) -> str:
+    """`[rule] what is wrong. Fix: what to do.` on one line."""
+    text = f"[{problem.code}] {problem.message}"
+    if problem.fix:
+        text += f" Fix: {problem.fix}"
+    return text
+
+
+def _segments(name: str) -> list[str]:
+    return name.lower().replace("_", "-").split(".")
+
+
+class FleetView:
+    """Every contract the operator knows, with the published names indexed by the shapes of a
+    near miss (see core.wiring.shape_of): the same name up to '-'/'_' and case, the same name
+    but one segment, and names sharing the producer or the event segment.
+
+    Updated in place (`put`, `remove`) as watch events arrive, so a webhook call never walks
+    the whole fleet.
+    """
+
+    def __init__(self, contracts: Iterable[Contract] = ()) -> None:
+        self.contracts: dict[str, Contract] = {}
+        self.publishers: dict[str, dict[str, Contract]] = {}  # topic -> key -> contract
+        self._near: dict[tuple[object, ...], set[str]] = {}  # shape key -> published names
+        for contract in contracts:
+            self.put(contract)
+
+    def __len__(self) -> int:
+        return len(self.contracts)
+
+    def put(self, contract: Contract) -> None:
+        """Add or replace the contract with this key."""
+        self.remove(contract.key)
+        self.contracts[contract.key] = contract
+        for topic in contract.published:
+            owners = self.publishers.setdefault(topic.name, {})
+            if not owners:
+                for key in self._near_keys(topic.name):
+                    self._near.setdefault(key, set()).add(topic.name)
+            owners[contract.key] = contract
+
+    def remove(self, key: str) -> None:
+        old = self.contracts.pop(key, None)
+        if old is None:
+            return
+        for topic in old.published:
+            owners = self.publishers.get(topic.name, {})
+            owners.pop(key, None)
+            if not owners:
+                self.publishers.pop(topic.name, None)
+                for near in self._near_keys(topic.name):
+                    names = self._near.get(near)
+                    if names is not None:
+                        names.discard(topic.name)
+                        if not names:
+                            del self._near[near]
+
+    @staticmethod
+    def _near_keys(name: str) -> list[tuple[object, ...]]:
+        parts = _segments(name)
+        keys: list[tuple[object, ...]] = [("same", *parts)]
+        # One segment differs: a version, a plural, a renamed event or producer.
+        keys += [("but", i, *parts[:i], *parts[i + 1 :]) for i in range(len(parts))]
+        # Spelled similarly: the typo is usually in the event, under the same producer.
+        keys += [("at", i, parts[i]) for i in (2, 3) if i < len(parts)]
+        return keys
+
+    def candidates(self, name: str) -> set[str]:
+        """Published names `name` may have been meant to be (a superset; wiring ranks them)."""
+        found: set[str] = set()
+        for key in self._near_keys(name):
+            found |= self._near.get(key, set())
+        return found
+
+    def owners(self, names: Iterable[str], besides: str) -> dict[str, Contract]:
+        """The contracts publishing any of `names`, except the one keyed `besides`."""
+        out: dict[str, Contract] = {}
+        for name in names:
+            for key, contract in self.publishers.get(name, {}).items():
+                if key != besides:
+                    out[key] = contract
+        return out
+
+
+def decide(
+    incoming: Contract,
+    view: FleetView,
+    snapshot: BrokerSnapshot | None,
+    rules: NamingRules | None = None,
+    mode: AdmissionMode = AdmissionMode.DENY,
+    *,
+    view_ready: bool = True,
+) -> Decision:
+    """Denials and warnings for `incoming`, which replaces any contract with the same key.
+
+    `view_ready` False means the operator has not read every contract yet: only the rules that
+    need nothing but the incoming object (naming) are applied.
+    """
+    rules = rules or NamingRules()
+    naming = check_contract(incoming, rules)
+    problems = _rule_findings(incoming, view, snapshot, naming) if view_ready else naming
+    refused = [p for p in problems if p.code in REFUSED_CODES and p.is_error]
+    warned = [p for p in problems if not (p.code in REFUSED_CODES and p.is_error)]
+    if view_ready:
+        warned += _drift_findings(incoming, snapshot, problems)
+    if mode is AdmissionMode.WARN:
+        refused, warned = [], refused + warned
+    return Decision(tuple(refused), tuple(warned))
+
+
+def _rule_findings(
+    incoming: Contract,
+    view: FleetView,
+    snapshot: BrokerSnapshot | None,
+    naming: list[Problem],
+) -> list[Problem]:
+    """`validate`'s findings about `incoming`: the same wiring check, run on the contracts that
+    can change its answer (publishers of what it names and of near misses of what it names)."""
+    names = {t.name for t in incoming.published} | set(incoming.subscribed)
+    for sub in incoming.subscribed:
+        if not view.owners([sub], besides=incoming.key):
+            names |= view.candidates(sub)
+    related = view.owners(names, besides=incoming.key)
+    known = (
+        {s for s in incoming.subscribed if s in snapshot.all_names} if snapshot is not None else ()
+    )
+    report = check_wiring([*related.values(), incoming], known_topics=known)
+    return [
+        p
+        for p in merge_problems(naming, report)
+        if p.contract == incoming.key and p.severity is not Severity.INFO
+    ]
+
+
+def _drift_findings(
+    incoming: Contract, snapshot: BrokerSnapshot | None, problems: list[Problem]
+) -> list[Problem]:
+    """Declared settings that differ from the topic already on the broker, as the loop would
+    report them. Topics refused by a rule, or whose declaration loses a conflict, are skipped
+    as in the planner."""
+    if snapshot is None:
+        return []
+    skipped = {p.topic for p in problems if p.is_error and p.code != "broken-wire"}
+    out: list[Problem] = []
+    for index, topic in enumerate(incoming.published):
+        observed = snapshot.get(topic.name)
+        if topic.name in skipped or observed is None:
+            continue
+        drift = drift_of(topic, observed)
+        if not drift:
+            continue
+        unsafe = [d for d in drift if getattr(d, "unsafe", False)]
+        fields = "; ".join(str(d) for d in drift)
+        message = (
+            f"{topic.name} already exists on the broker with other settings ({fields}): "
+            "it will be reported as drift and never altered."
+        )
+        if unsafe:
+            message += (
+                " Unsafe: the broker keeps fewer copies or less data than declared ("
+                + ", ".join(d.field for d in unsafe)
+                + ")."
+            )
+        out.append(
+            Problem(
+                Severity.WARNING,
+                "unsafe-drift" if unsafe else "drift",
+                message,
+                "Declare the broker's values, or change the topic on the broker yourself.",
+                source=incoming.source,
+                contract=incoming.key,
+                topic=topic.name,
+                field=incoming.field_path("publish", index),
+            )
+        )
+    return out
