@@ -59,6 +59,15 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [d for d in docs if d["kind"] == kind]
 
 
+def operator_objects(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """Objects of a kind, less the webhook's own (tested in test_chart_admission.py)."""
+    return [
+        d
+        for d in of_kind(docs, kind)
+        if d["metadata"]["labels"].get("app.kubernetes.io/component") != "admission"
+    ]
+
+
 def deployment(docs: list[dict[str, Any]]) -> dict[str, Any]:
     (found,) = of_kind(docs, "Deployment")
     return found
@@ -150,8 +159,8 @@ def test_every_value_is_documented() -> None:
 def test_default_watches_all_namespaces_with_one_cluster_role(chart: helm.Chart) -> None:
     docs = render(chart)
     assert of_kind(docs, "Role") == [] and of_kind(docs, "RoleBinding") == []
-    (role,) = of_kind(docs, "ClusterRole")
-    (binding,) = of_kind(docs, "ClusterRoleBinding")
+    (role,) = operator_objects(docs, "ClusterRole")
+    (binding,) = operator_objects(docs, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": RELEASE, "namespace": RELEASE_NS}
@@ -160,7 +169,7 @@ def test_default_watches_all_namespaces_with_one_cluster_role(chart: helm.Chart)
 
 
 def test_rbac_grants_exactly_what_the_operator_uses(chart: helm.Chart) -> None:
-    (role,) = of_kind(render(chart), "ClusterRole")
+    (role,) = operator_objects(render(chart), "ClusterRole")
     assert granted(role) == OPERATOR_RULES
 
 
@@ -168,7 +177,8 @@ def test_namespace_list_grants_a_role_in_each_namespace_and_nothing_cluster_wide
     chart: helm.Chart,
 ) -> None:
     docs = render(chart, {"namespaces": ["team-a", "team-b"]})
-    assert of_kind(docs, "ClusterRole") == [] and of_kind(docs, "ClusterRoleBinding") == []
+    assert operator_objects(docs, "ClusterRole") == []
+    assert operator_objects(docs, "ClusterRoleBinding") == []
     roles = of_kind(docs, "Role")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
     assert all(granted(r) == OPERATOR_RULES for r in roles)
@@ -224,7 +234,7 @@ def test_several_replicas_watching_all_namespaces_peer_cluster_wide(chart: helm.
     )
     (peering,) = of_kind(docs, "ClusterKopfPeering")
     assert peering["metadata"]["name"] == RELEASE and "namespace" not in peering["metadata"]
-    (role,) = of_kind(docs, "ClusterRole")
+    (role,) = operator_objects(docs, "ClusterRole")
     peering_rules = {
         ("kopf.dev", "clusterkopfpeerings", v) for v in ("get", "list", "watch", "patch")
     }
@@ -253,12 +263,12 @@ def test_pod_runs_as_non_root_on_a_read_only_root_without_capabilities(chart: he
 def test_probes_hit_kopf_health_endpoint_and_metrics_port_is_named(chart: helm.Chart) -> None:
     docs = render(chart, {"health": {"port": 8181}, "metrics": {"port": 9191}})
     ports = {p["name"]: p["containerPort"] for p in container(docs)["ports"]}
-    assert ports == {"health": 8181, "metrics": 9191}
+    assert ports == {"health": 8181, "metrics": 9191, "webhook": 9443}
     for probe in ("livenessProbe", "readinessProbe"):
         assert container(docs)[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert env(docs)["CONTRACT_OPERATOR_HEALTH_PORT"]["value"] == "8181"
     assert env(docs)["CONTRACT_OPERATOR_METRICS_PORT"]["value"] == "9191"
-    (service,) = of_kind(docs, "Service")
+    (service,) = operator_objects(docs, "Service")
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
 
 
@@ -338,7 +348,7 @@ def test_service_monitor_is_rendered_only_when_enabled(chart: helm.Chart) -> Non
     assert monitor["spec"]["endpoints"] == [
         {"port": "metrics", "path": "/metrics", "interval": "30s"}
     ]
-    (service,) = of_kind(docs, "Service")
+    (service,) = operator_objects(docs, "Service")
     selected = monitor["spec"]["selector"]["matchLabels"].items()
     assert selected <= service["metadata"]["labels"].items()
 
