@@ -57,3 +57,4 @@ testbed-down:
 bench: install
 	hack/testbed.sh build
 	$(PY) hack/bench.py
+	$(PY) hack/bench_admission.py

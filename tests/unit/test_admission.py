@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract_operator.core.admission import AdmissionMode, FleetView, decide
+from contract_operator.core.admission import FULL_SEARCH_NAMES, AdmissionMode, FleetView, decide
 from contract_operator.core.checks import check_contracts
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.problems import Severity
@@ -178,6 +178,25 @@ def test_each_contract_gets_exactly_validates_findings(fleet: list) -> None:  # 
         decision = decide(incoming, others, None, rules, AdmissionMode.WARN)
         mine = [p for p in expected if p.contract == incoming.key]
         assert sorted(decision.warnings, key=repr) == sorted(mine, key=repr)
+
+
+def test_in_a_large_fleet_similar_spellings_are_searched_under_the_same_producer() -> None:
+    fleet = [contract(f"n{i}", publish=[f"onex.evt.n{i}.thing-{i}.v1"]) for i in range(600)]
+    fleet.append(contract("router", publish=["onex.evt.router.route-request.v1"]))
+    view = FleetView(fleet)
+    assert len(view.publishers) > FULL_SEARCH_NAMES
+
+    same_producer = decide(
+        contract("a", subscribe=["onex.evt.router.route-requests.v2"]), view, None
+    )
+    other_producer = decide(
+        contract("b", subscribe=["onex.evt.gateway.route-request.v2"]), view, None
+    )
+
+    assert "Did you mean onex.evt.router.route-request.v1" in same_producer.warning_lines()[0]
+    # Still a broken wire, without the suggestion; the loop's status names it.
+    assert codes(other_producer.warnings) == ["broken-wire"]
+    assert "Did you mean" not in other_producer.warning_lines()[0]
 
 
 def test_refusals_and_warnings_partition_the_findings() -> None:

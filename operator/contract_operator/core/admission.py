@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 # everything else is admitted with a warning, because the reconcile loop reports it anyway.
 REFUSED_CODES = frozenset({"name-pattern", "unknown-kind", "foreign-producer"})
 
+# Up to this many published names, a broken wire's "did you mean" compares it with every one
+# of them, exactly as `validate` does; above it, only with the names FleetView.candidates finds
+# (spelling-only differences compared across the whole fleet cost ~40 us per name).
+FULL_SEARCH_NAMES = 500
+
 
 class AdmissionMode(StrEnum):
     DENY = "deny"  # refuse names that break the rules
@@ -78,7 +83,9 @@ class FleetView:
 
     def __init__(self, contracts: Iterable[Contract] = ()) -> None:
         self.contracts: dict[str, Contract] = {}
-        self.publishers: dict[str, dict[str, Contract]] = {}  # topic -> key -> contract
+        # topic -> key -> the contract reduced to what it publishes: another contract's own
+        # subscriptions never change what is said about the incoming one.
+        self.publishers: dict[str, dict[str, Contract]] = {}
         self._near: dict[tuple[object, ...], set[str]] = {}  # shape key -> published names
         for contract in contracts:
             self.put(contract)
@@ -90,12 +97,13 @@ class FleetView:
         """Add or replace the contract with this key."""
         self.remove(contract.key)
         self.contracts[contract.key] = contract
+        publishing = _publishing_only(contract) if contract.subscribed else contract
         for topic in contract.published:
             owners = self.publishers.setdefault(topic.name, {})
             if not owners:
                 for key in self._near_keys(topic.name):
                     self._near.setdefault(key, set()).add(topic.name)
-            owners[contract.key] = contract
+            owners[contract.key] = publishing
 
     def remove(self, key: str) -> None:
         old = self.contracts.pop(key, None)
@@ -119,8 +127,9 @@ class FleetView:
         keys: list[tuple[object, ...]] = [("same", *parts)]
         # One segment differs: a version, a plural, a renamed event or producer.
         keys += [("but", i, *parts[:i], *parts[i + 1 :]) for i in range(len(parts))]
-        # Spelled similarly: the typo is usually in the event, under the same producer.
-        keys += [("at", i, parts[i]) for i in (2, 3) if i < len(parts)]
+        # Spelled similarly (more than one segment differs): looked for under the same
+        # producer only (see FULL_SEARCH_NAMES); the loop's status still names any other.
+        keys += [("producer", parts[2])] if len(parts) > 2 else []
         return keys
 
     def candidates(self, name: str) -> set[str]:
@@ -177,17 +186,27 @@ def _rule_findings(
     names = {t.name for t in incoming.published} | set(incoming.subscribed)
     for sub in incoming.subscribed:
         if not view.owners([sub], besides=incoming.key):
-            names |= view.candidates(sub)
-    related = view.owners(names, besides=incoming.key)
+            small = len(view.publishers) <= FULL_SEARCH_NAMES
+            names |= set(view.publishers) if small else view.candidates(sub)
+    related = list(view.owners(names, besides=incoming.key).values())
     known = (
         {s for s in incoming.subscribed if s in snapshot.all_names} if snapshot is not None else ()
     )
-    report = check_wiring([*related.values(), incoming], known_topics=known)
+    # Oldest first, so "published by" lists owners in the order their declarations count.
+    ordered = sorted(
+        [*related, incoming], key=lambda c: (c.created is None, c.created or "", c.key)
+    )
+    report = check_wiring(ordered, known_topics=known)
     return [
         p
         for p in merge_problems(naming, report)
         if p.contract == incoming.key and p.severity is not Severity.INFO
     ]
+
+
+def _publishing_only(contract: Contract) -> Contract:
+    bus = contract.spec.event_bus.model_copy(update={"subscribe_topics": []})
+    return contract.model_copy(update={"spec": contract.spec.model_copy(update={"event_bus": bus})})
 
 
 def _drift_findings(
