@@ -467,6 +467,6 @@ def register_admission(
         if not decision.allowed:
             raise kopf.AdmissionError(
                 decision.denial_message()
-                + " (refused by contract-operator; --admission-mode warn admits it with a warning)",
+                + " (contract-operator admission mode deny; mode warn admits it with a warning)",
                 code=422,
             )

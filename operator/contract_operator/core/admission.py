@@ -63,6 +63,8 @@ class Decision:
 def render(problem: Problem) -> str:
     """`[rule] what is wrong. Fix: what to do.` on one line."""
     text = f"[{problem.code}] {problem.message}"
+    if problem.fix and not text.endswith((".", "?", "!")):
+        text += "."
     if problem.fix:
         text += f" Fix: {problem.fix}"
     return text
