@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import ssl
 import statistics
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +169,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000", help="contracts in the view")
     parser.add_argument("--rounds", type=int, default=4, help="passes over the 200 requests")
     args = parser.parse_args()
-    print(
-        f"python {sys.version.split()[0]}, kopf {kopf.__version__ if hasattr(kopf, '__version__') else ''}"
-    )
+    print(f"python {sys.version.split()[0]}, kopf {metadata.version('kopf')}")
     for n in (int(s) for s in args.sizes.split(",")):
         rng = random.Random(n)
         bodies = fleet_bodies(n, rng)
