@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import ssl
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cryptography import x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contract_operator.controller.admission import (
     AdmissionSettings,
@@ -16,11 +19,21 @@ from contract_operator.controller.admission import (
     AdmissionView,
     add_admission_options,
     admission_settings,
+    answer,
     webhook_configuration,
 )
 from contract_operator.controller.certs import write_self_signed
 from contract_operator.controller.reconciler import Record
-from tests.unit.factories import contract
+from contract_operator.core.admission import AdmissionMode, FleetView
+from contract_operator.core.planner import PlanOptions
+from contract_operator.model.contract import (
+    NODE_MAX_LENGTH,
+    NODE_PATTERN,
+    TOPIC_NAME_MAX_LENGTH,
+    TOPIC_NAME_PATTERN,
+    ContractError,
+)
+from tests.unit.factories import broker, contract, observed
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -100,3 +113,66 @@ def test_the_view_follows_watch_events_and_repairs_a_missed_one() -> None:
     index["agents/d"] = record("d", ["onex.evt.d.v.v1"])
     fleet = view.current(lambda: list(index.values()), len(index))
     assert set(fleet.publishers) == {"onex.evt.a.z.v1", "onex.evt.c.w.v1", "onex.evt.d.v.v1"}
+
+
+# --- any object a user can write gets an answer, never a crash (a crash would admit silently)
+
+TOPICS = st.from_regex(TOPIC_NAME_PATTERN, fullmatch=True).filter(
+    lambda n: len(n) <= TOPIC_NAME_MAX_LENGTH
+)
+NODES = st.from_regex(NODE_PATTERN, fullmatch=True).filter(lambda n: len(n) <= NODE_MAX_LENGTH)
+PUBLISHED = st.fixed_dictionaries(
+    {"name": TOPICS | st.sampled_from(["onex.evt.router.routing-complete.v1", ""])},
+    optional={
+        "partitions": st.integers(-2, 10**6),
+        "replicationFactor": st.integers(-2, 5),
+        "config": st.dictionaries(st.sampled_from(["retention.ms", "cleanup.policy"]), st.text()),
+    },
+)
+BODIES = st.fixed_dictionaries(
+    {
+        "apiVersion": st.just("eventbus.dev/v1alpha1"),
+        "kind": st.just("NodeContract"),
+        "metadata": st.fixed_dictionaries(
+            {"name": NODES, "namespace": st.just("agents")},
+            optional={"creationTimestamp": st.just("2026-01-01T00:00:00Z")},
+        ),
+        "spec": st.fixed_dictionaries(
+            {
+                "node": NODES | st.text(max_size=5),
+                "eventBus": st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "publishTopics": st.lists(PUBLISHED, max_size=4),
+                        "subscribeTopics": st.lists(TOPICS, max_size=4),
+                    },
+                ),
+            }
+        ),
+    }
+)
+VIEW = FleetView(
+    [
+        contract("router", publish=["onex.evt.router.routing-complete.v1"]),
+        contract("gateway", publish=["onex.cmd.gateway.route-request.v1"], subscribe=["x.y"]),
+    ]
+)
+# What the handler reads from the reconcile loop: its broker snapshot and naming rules.
+LOOP = SimpleNamespace(
+    last_snapshot=broker(
+        observed("onex.evt.router.routing-complete.v1", 3), extra=("left.behind",)
+    ),
+    settings=SimpleNamespace(plan_options=PlanOptions()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(BODIES, st.sampled_from(list(AdmissionMode)))
+def test_every_object_gets_a_decision_or_the_parsers_error(body: dict, mode: AdmissionMode) -> None:
+    try:
+        decision = answer(body, VIEW, LOOP, mode)
+    except ContractError as exc:
+        assert exc.errors
+        return
+    assert all(line.startswith("[") for line in decision.warning_lines())
+    assert decision.allowed or mode is AdmissionMode.DENY
