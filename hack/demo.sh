@@ -112,11 +112,8 @@ start_operator() {
   fi
   for _ in $(seq 150); do
     tail -n +"$((log_start + 1))" "$DEMO/operator.log" \
-      | grep -q "webhook configuration $WEBHOOK_CONFIG is up to date" || { sleep 0.1; continue; }
-    # In its first 2 s the webhook cannot tell an empty namespace from one not listed yet,
-    # and checks names only; wait that out so the walkthrough shows every check.
-    sleep 2
-    return 0
+      | grep -q "webhook configuration $WEBHOOK_CONFIG is up to date" && return 0
+    sleep 0.1
   done
   log "the admission webhook did not come up within 15 s (apply still works: it fails open)"
 }

@@ -15,7 +15,6 @@ import asyncio
 import logging
 import os
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 HANDLER_ID = "validate-nodecontract"  # kopf routes /<handler id> to the handler
 WEBHOOK_NAME = f"validate.{PLURAL}.{GROUP}"
 OFF = "off"
-EMPTY_LISTING_SECONDS = 2.0
 
 ENV_MODE = "CONTRACT_OPERATOR_ADMISSION_MODE"
 ENV_ADDR = "CONTRACT_OPERATOR_ADMISSION_ADDR"
@@ -318,19 +316,17 @@ class AdmissionView:
     def __init__(self) -> None:
         self.fleet: FleetView | None = None
         self._keys: set[str] = set()  # every record, parsable or not
-        self.started = time.monotonic()
         self.events_seen = False
 
-    def ready(self, reconciler: Any, indexed: int) -> bool:
+    def ready(self, reconciler: Any) -> bool:
         """Whether the index holds every contract, not just the part listed so far.
 
         kopf calls event handlers only once the index holds the initial listing, and the loop
-        runs only after that. An empty namespace produces neither, so an index still empty
-        a few seconds after start counts as complete.
+        runs only after that. Before either (the first seconds after a start, a standby
+        replica, or no NodeContract at all yet), a subscription could look unpublished when
+        its publisher is simply not listed yet.
         """
-        if self.events_seen or getattr(reconciler, "cycles", 0) > 0:
-            return True
-        return indexed == 0 and time.monotonic() - self.started > EMPTY_LISTING_SECONDS
+        return self.events_seen or getattr(reconciler, "cycles", 0) > 0
 
     def current(self, records: Callable[[], Iterable[Record]], size: int) -> FleetView:
         """The view, built whole on first use (about 1 s at 10,000 contracts, once) and then
@@ -410,7 +406,6 @@ def register_admission(
 
     @kopf.on.startup(registry=registry)
     def configure_admission(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-        view.started = time.monotonic()
 
         def api_client() -> client.ApiClient | None:
             kube = getattr(getattr(memo, "reconciler", None), "kube", None)
@@ -449,9 +444,7 @@ def register_admission(
         watched = getattr(getattr(reconciler, "settings", None), "namespaces", ())
         if watched and body.metadata.namespace not in watched:
             return  # not ours: this operator has no view of that namespace
-        # Until the loop has run once, the index may hold only part of the contracts: a
-        # subscription could look unpublished when its publisher is simply not listed yet.
-        ready = view.ready(reconciler, len(nodecontracts))
+        ready = view.ready(reconciler)
         fleet = view.current(_records(nodecontracts), len(nodecontracts)) if ready else None
         try:
             decision = answer(body, fleet, reconciler, mode)
@@ -460,8 +453,9 @@ def register_admission(
             raise kopf.AdmissionError(f"not a valid NodeContract: {details}", code=422) from None
         if not ready:
             warnings.append(
-                "contract-operator is starting: wiring, conflicts and drift were not checked "
-                "at apply time; `kubectl get nc` shows them shortly"
+                "contract-operator has not read every NodeContract yet (starting, or a standby "
+                "replica): only names were checked at apply time; `kubectl get nc` shows wiring, "
+                "conflicts and drift shortly"
             )
         warnings.extend(decision.warning_lines())
         if not decision.allowed:
