@@ -43,7 +43,6 @@ import kopf  # noqa: E402
 from contract_operator.controller.admission import HANDLER_ID, parse_incoming  # noqa: E402
 from contract_operator.controller.certs import write_self_signed  # noqa: E402
 from contract_operator.core.admission import AdmissionMode, FleetView, decide  # noqa: E402
-from contract_operator.core.naming import NamingRules  # noqa: E402
 from contract_operator.core.snapshot import BrokerSnapshot, ObservedTopic  # noqa: E402
 
 # 20 nouns x 10 verbs = 200 event names, so each event name is published by N/100 producers
@@ -117,7 +116,7 @@ def percentiles(samples: list[float]) -> str:
 
 
 def answer(view: FleetView, snapshot: BrokerSnapshot, request: dict) -> dict:
-    decision = decide(parse_incoming(request), view, snapshot, NamingRules(), AdmissionMode.DENY)
+    decision = decide(parse_incoming(request), view, snapshot, AdmissionMode.DENY)
     return {"allowed": decision.allowed, "warnings": decision.warning_lines()}
 
 

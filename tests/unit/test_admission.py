@@ -174,8 +174,8 @@ def test_each_contract_gets_exactly_validates_findings(fleet: list) -> None:  # 
     rules = NamingRules()
     expected = [p for p in check_contracts(fleet, rules) if p.severity is not Severity.INFO]
     for incoming in fleet:
-        others = FleetView(c for c in fleet if c.key != incoming.key)
-        decision = decide(incoming, others, None, rules, AdmissionMode.WARN)
+        others = FleetView((c for c in fleet if c.key != incoming.key), rules)
+        decision = decide(incoming, others, None, AdmissionMode.WARN)
         mine = [p for p in expected if p.contract == incoming.key]
         assert sorted(decision.warnings, key=repr) == sorted(mine, key=repr)
 

@@ -25,6 +25,7 @@ from contract_operator.controller.admission import (
 from contract_operator.controller.certs import write_self_signed
 from contract_operator.controller.reconciler import Record
 from contract_operator.core.admission import AdmissionMode, FleetView
+from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import PlanOptions
 from contract_operator.model.contract import (
     NODE_MAX_LENGTH,
@@ -101,7 +102,7 @@ def record(name: str, publish: list[str]) -> Record:
 def test_the_view_follows_watch_events_and_repairs_a_missed_one() -> None:
     index = {r.key: r for r in [record("a", ["onex.evt.a.x.v1"]), record("b", ["onex.evt.b.y.v1"])]}
     view = AdmissionView()
-    fleet = view.current(lambda: list(index.values()), len(index))
+    fleet = view.current(lambda: list(index.values()), len(index), NamingRules())
     assert set(fleet.publishers) == {"onex.evt.a.x.v1", "onex.evt.b.y.v1"}
 
     index["agents/a"] = record("a", ["onex.evt.a.z.v1"])
@@ -111,7 +112,7 @@ def test_the_view_follows_watch_events_and_repairs_a_missed_one() -> None:
     del index["agents/b"]  # no event delivered for it
     index["agents/c"] = record("c", ["onex.evt.c.w.v1"])
     index["agents/d"] = record("d", ["onex.evt.d.v.v1"])
-    fleet = view.current(lambda: list(index.values()), len(index))
+    fleet = view.current(lambda: list(index.values()), len(index), NamingRules())
     assert set(fleet.publishers) == {"onex.evt.a.z.v1", "onex.evt.c.w.v1", "onex.evt.d.v.v1"}
 
 

@@ -232,3 +232,66 @@ def test_malformed_subscription_without_a_suggestion_keeps_its_naming_error() ->
     consumer = contract("router-consumer", subscribe=("Routing_Complete",))
     codes = sorted(p.code for p in check_contracts([consumer]) if p.is_error)
     assert codes == ["broken-wire", "name-pattern"]
+
+
+def test_declarations_that_differ_only_in_spelling_of_a_value_do_not_conflict() -> None:
+    topic = "onex.evt.router.routing-complete.v1"
+    first = contract(
+        "router",
+        ({"name": topic, "config": {"retention.ms": "604800000"}},),
+        created="2026-01-01T00:00:00Z",
+    )
+    second = contract(
+        "router-b",
+        ({"name": topic, "config": {"retention.ms": 604800000, "cleanup.policy": "delete"}},),
+        node="router",
+        created="2026-02-01T00:00:00Z",
+    )
+    third = contract(
+        "router-c",
+        ({"name": topic, "config": {"retention.ms": " 604800000"}},),
+        node="router",
+        created="2026-03-01T00:00:00Z",
+    )
+    report = check_wiring([first, second, third])
+    (conflict,) = report.conflicts
+    assert conflict.losers == ("agents/router-b",)  # cleanup.policy, not retention.ms
+    assert [d.field for d in conflict.differences] == ["config.cleanup.policy"]
+
+
+def test_a_disqualified_declaration_never_wins_a_conflict() -> None:
+    topic = "onex.evt.billing.paid.v1"
+    rogue = contract("rogue", ({"name": topic, "partitions": 1},), created="2020-01-01T00:00:00Z")
+    billing = contract(
+        "billing", ({"name": topic, "partitions": 6},), created="2026-01-01T00:00:00Z"
+    )
+    ledger = contract("ledger", subscribe=(topic,))
+    why = "declares it under another node's producer segment"
+    report = check_wiring([rogue, billing, ledger], disqualified={("agents/rogue", topic): why})
+    assert report.conflicts == [] and report.broken_wires == []
+    assert report.publishers[topic] == ("agents/billing",)
+
+
+def test_every_publisher_disqualified_is_a_broken_wire_that_says_why() -> None:
+    problems = check_contracts(
+        [
+            contract("storefront", ("onex.cmd.checkout.place-order.v1",)),
+            contract("checkout", subscribe=("onex.cmd.checkout.place-order.v1",)),
+        ]
+    )
+    (wire,) = [p for p in problems if p.code == "broken-wire"]
+    assert wire.contract == "agents/checkout"
+    assert (
+        "its only publisher, agents/storefront, declares it under another node's producer "
+        "segment" in wire.message
+    )
+
+
+def test_two_disqualified_publishers_are_both_named() -> None:
+    topic = "onex.evt.billing.paid.v1"
+    problems = check_contracts(
+        [contract("a", (topic,)), contract("b", (topic,)), contract("c", subscribe=(topic,))]
+    )
+    (wire,) = [p for p in problems if p.code == "broken-wire"]
+    assert "none of its publishers may own it (agents/a declares" in wire.message
+    assert "agents/b declares" in wire.message

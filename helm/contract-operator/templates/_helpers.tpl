@@ -1,4 +1,4 @@
-{{/* Names, labels and the RBAC rules shared by the templates. */}}
+{{/* Names and labels shared by the templates. */}}
 
 {{- define "contract-operator.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
@@ -54,25 +54,4 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- define "contract-operator.peeringName" -}}
 {{- include "contract-operator.fullname" . }}
-{{- end }}
-
-{{/* Everything the operator does against the Kubernetes API, and nothing else. No finalizers,
-namespaces, CRDs or Secrets: kopf's scanning is off and broker secrets arrive via env/volumes.
-Argument: a dict with "root" (the chart context) and "clusterwide" (bool). */}}
-{{- define "contract-operator.rules" -}}
-- apiGroups: ["eventbus.dev"]
-  resources: ["nodecontracts"]
-  # patch: kopf keeps its last-handled state in annotations.
-  verbs: ["get", "list", "watch", "patch"]
-- apiGroups: ["eventbus.dev"]
-  resources: ["nodecontracts/status"]
-  verbs: ["get", "patch"]
-- apiGroups: [""]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-{{- if include "contract-operator.peering" .root }}
-- apiGroups: ["kopf.dev"]
-  resources: [{{ ternary "clusterkopfpeerings" "kopfpeerings" .clusterwide | quote }}]
-  verbs: ["get", "list", "watch", "patch"]
-{{- end }}
 {{- end }}

@@ -14,7 +14,12 @@ import kopf
 
 from contract_operator.adapters.broker import Broker, BrokerError
 from contract_operator.adapters.kube import Kube, KubeConfigError
-from contract_operator.cli.common import UsageError, add_naming_options, naming_rules
+from contract_operator.cli.common import (
+    UsageError,
+    add_naming_options,
+    naming_rules,
+    resolve_rules,
+)
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.controller import metrics
 from contract_operator.controller.admission import (
@@ -23,9 +28,12 @@ from contract_operator.controller.admission import (
     admission_settings,
 )
 from contract_operator.controller.handlers import build_registry
+from contract_operator.controller.health import Health
+from contract_operator.controller.health import serve as serve_probes
 from contract_operator.controller.peering import PeeringGate, draw_priority, own_identity
 from contract_operator.controller.reconciler import Reconciler
 from contract_operator.controller.settings import (
+    ENV_BROKER_GRACE,
     ENV_HEALTH_PORT,
     ENV_KINDS,
     ENV_LOG_LEVEL,
@@ -33,7 +41,9 @@ from contract_operator.controller.settings import (
     ENV_NAMESPACES,
     ENV_PATTERN,
     ENV_PEERING,
+    ENV_PEERING_LIFETIME,
     ENV_RESYNC,
+    ENV_STALL,
     OperatorSettings,
     SettingsError,
     env_namespaces,
@@ -47,6 +57,7 @@ EPILOG = f"""\
 Every flag falls back to an environment variable (the Helm chart sets those):
   {ENV_NAMESPACES}  {ENV_RESYNC}  {ENV_PATTERN}  {ENV_KINDS}
   {ENV_LOG_LEVEL}  {ENV_METRICS_PORT}  {ENV_HEALTH_PORT}  {ENV_PEERING}
+  {ENV_STALL}  {ENV_BROKER_GRACE}  {ENV_PEERING_LIFETIME}
   BOOTSTRAP_SERVERS  KAFKA_SECURITY_PROTOCOL  KAFKA_SASL_*  KAFKA_SSL_CA_LOCATION
 
 examples:
@@ -98,18 +109,33 @@ def add_parser(subparsers: Any) -> None:
         help=f"kopf peering name for several replicas (env {ENV_PEERING}); default: standalone",
     )
     parser.add_argument(
+        "--peering-lifetime-seconds",
+        type=int,
+        metavar="S",
+        help="a standby takes over at most S seconds after the active replica died "
+        f"(default 15, env {ENV_PEERING_LIFETIME})",
+    )
+    parser.add_argument(
+        "--stall-seconds",
+        type=float,
+        metavar="S",
+        help="liveness fails when no reconcile cycle finished for S seconds "
+        f"(default 3 resyncs, at least 60; env {ENV_STALL})",
+    )
+    parser.add_argument(
+        "--broker-grace-seconds",
+        type=float,
+        metavar="S",
+        help="a broker outage shorter than S seconds rewrites no status, so a flap does not "
+        f"flip every contract (default 30, 0 to report at once; env {ENV_BROKER_GRACE})",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help=f"(default INFO, env {ENV_LOG_LEVEL})",
     )
-    add_naming_options(parser)
-    # The naming flags fall back to the environment too; the env is read when the parser is built.
-    env_defaults = {}
-    if os.environ.get(ENV_PATTERN):
-        env_defaults["pattern"] = os.environ[ENV_PATTERN]
-    if os.environ.get(ENV_KINDS):
-        env_defaults["kinds"] = os.environ[ENV_KINDS]
-    parser.set_defaults(func=run, **env_defaults)
+    add_naming_options(parser)  # flags, env and rules file: read in cli/common.py
+    parser.set_defaults(func=run)
     add_connection_options(parser)
     add_admission_options(parser)
 
@@ -129,7 +155,16 @@ def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> Operat
             if args.health_port is not None
             else int(env_number(ENV_HEALTH_PORT, 8080, env)),
             peering=args.peering or env.get(ENV_PEERING) or None,
+            peering_lifetime_seconds=args.peering_lifetime_seconds
+            if args.peering_lifetime_seconds is not None
+            else int(env_number(ENV_PEERING_LIFETIME, 15, env)),
             log_level=(args.log_level or env.get(ENV_LOG_LEVEL) or "INFO").upper(),
+            stall_seconds=args.stall_seconds
+            if args.stall_seconds is not None
+            else (env_number(ENV_STALL, 0, env) or None),
+            broker_grace_seconds=args.broker_grace_seconds
+            if args.broker_grace_seconds is not None
+            else env_number(ENV_BROKER_GRACE, 30.0, env),
         )
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
@@ -158,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"contract-operator run: error: {exc}", file=sys.stderr)
         return 2
     try:
-        kube = Kube()
+        kube = Kube(pool_size=settings.status_writers + settings.event_posters)
     except KubeConfigError as exc:
         print(f"contract-operator run: error: {exc}", file=sys.stderr)
         return 2
@@ -169,32 +204,45 @@ def run(args: argparse.Namespace) -> int:
         settings.resync_seconds,
         broker.settings,
     )
+    log.info("%s", resolve_rules(args).describe())
     identity, priority, gate = own_identity(), draw_priority(), None
     if settings.peering:
-        namespace = settings.namespaces[0] if settings.namespaces else None
-        gate = PeeringGate(kube.api_client, settings.peering, identity, priority, namespace).paused
+        gate = PeeringGate(
+            kube.api_client, settings.peering, identity, priority, settings.namespaces
+        ).paused
+    health = Health(settings)
+    health.use_ping(kube.ping)
     registry = build_registry(
-        lambda view: Reconciler(settings, broker, kube, view, gate), admission
+        lambda view: Reconciler(settings, broker, kube, view, gate, health=health),
+        peering_lifetime=settings.peering_lifetime_seconds,
+        admission=admission,
     )
-    asyncio.run(_operate(registry, settings, identity, priority))
+    asyncio.run(_operate(registry, settings, identity, priority, health))
     return 0
 
 
 async def _operate(
-    registry: kopf.OperatorRegistry, settings: OperatorSettings, identity: str, priority: int
+    registry: kopf.OperatorRegistry,
+    settings: OperatorSettings,
+    identity: str,
+    priority: int,
+    health: Health,
 ) -> None:
-    # Broker calls and status writes run in threads; the default pool (cpu + 4) is too small
-    # to keep eight status writes in flight next to a broker request on a 2-core node.
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=16))
-    await kopf.operator(
-        registry=registry,
-        clusterwide=not settings.namespaces,
-        namespaces=settings.namespaces,
-        standalone=settings.peering is None,
-        peering_name=settings.peering,
-        identity=identity,  # type: ignore[arg-type]  # kopf: NewType("Identity", str)
-        priority=priority,
-        liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
-        if settings.health_port
-        else None,
-    )
+    # Broker calls, planning and status writes run in threads: one per writer and poster,
+    # plus the broker call and the planner, so none waits for a free thread.
+    workers = settings.status_writers + settings.event_posters + 4
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=workers))
+    probes = await serve_probes(health, settings.health_port) if settings.health_port else None
+    try:
+        await kopf.operator(
+            registry=registry,
+            clusterwide=not settings.namespaces,
+            namespaces=settings.namespaces,
+            standalone=settings.peering is None,
+            peering_name=settings.peering,
+            identity=identity,  # type: ignore[arg-type]  # kopf: NewType("Identity", str)
+            priority=priority,
+        )
+    finally:
+        if probes is not None:
+            await probes.cleanup()

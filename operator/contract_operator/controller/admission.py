@@ -328,14 +328,16 @@ class AdmissionView:
         """
         return self.events_seen or getattr(reconciler, "cycles", 0) > 0
 
-    def current(self, records: Callable[[], Iterable[Record]], size: int) -> FleetView:
+    def current(
+        self, records: Callable[[], Iterable[Record]], size: int, rules: NamingRules
+    ) -> FleetView:
         """The view, built whole on first use (about 1 s at 10,000 contracts, once) and then
         kept in step by watch events; if an event was ever missed, only the difference is
         applied."""
         if self.fleet is None:
             listed = list(records())
             self._keys = {r.key for r in listed}
-            self.fleet = FleetView(r.contract for r in listed if r.contract is not None)
+            self.fleet = FleetView((r.contract for r in listed if r.contract is not None), rules)
         elif len(self._keys) != size:
             by_key = {r.key: r for r in records()}
             for key in self._keys - by_key.keys():
@@ -367,21 +369,25 @@ def parse_incoming(body: Mapping[str, Any]) -> Contract:
     )
 
 
+def rules_of(reconciler: Any) -> NamingRules:
+    """The loop's naming rules (the same the planner applies)."""
+    options = getattr(getattr(reconciler, "settings", None), "plan_options", None)
+    return options.rules if options is not None else NamingRules()
+
+
 def answer(
     body: Mapping[str, Any],
     fleet: FleetView | None,
     reconciler: Any,
     mode: AdmissionMode,
 ) -> Decision:
-    """The decision for one admission request; raises ContractError for an unparsable object."""
+    """The decision for one admission request; raises ContractError for an unparsable object.
+    `fleet` None means the view is not complete yet: only the object's own rules apply."""
     incoming = parse_incoming(body)
-    options = getattr(getattr(reconciler, "settings", None), "plan_options", None)
-    rules = options.rules if options is not None else NamingRules()
     return decide(
         incoming,
-        fleet or FleetView(),
+        fleet or FleetView(rules=rules_of(reconciler)),
         getattr(reconciler, "last_snapshot", None),
-        rules,
         mode,
         view_ready=fleet is not None,
     )
@@ -445,7 +451,11 @@ def register_admission(
         if watched and body.metadata.namespace not in watched:
             return  # not ours: this operator has no view of that namespace
         ready = view.ready(reconciler)
-        fleet = view.current(_records(nodecontracts), len(nodecontracts)) if ready else None
+        fleet = (
+            view.current(_records(nodecontracts), len(nodecontracts), rules_of(reconciler))
+            if ready
+            else None
+        )
         try:
             decision = answer(body, fleet, reconciler, mode)
         except ContractError as exc:

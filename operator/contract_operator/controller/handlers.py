@@ -18,10 +18,12 @@ from .admission import AdmissionSettings, register_admission
 from .reconciler import Reconciler, Record, record_of
 
 log = logging.getLogger(__name__)
+WATCH_BACKOFFS = (0.5, 1, 1, 1, 2, 2, 2, 2, 2, 2)
 
 
 def build_registry(
     make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler],
+    peering_lifetime: int = 60,
     admission: AdmissionSettings | None = None,
 ) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
@@ -38,6 +40,15 @@ def build_registry(
         settings.posting.enabled = False
         settings.watching.server_timeout = 270
         settings.watching.client_timeout = 300
+        # After an apiserver restart the watch must come back within seconds: kopf's default
+        # back-off (1, 1, 2, 3, 5, 8, 13, 21 s) leaves a contract applied meanwhile unseen for
+        # up to 21 s. Short, flat retries (then a new series) keep the gap under ~2 s.
+        settings.networking.error_backoffs = WATCH_BACKOFFS
+        settings.watching.reconnect_backoff = 0.5
+        settings.networking.request_timeout = 30
+        settings.networking.connect_timeout = 5
+        # How soon a standby replaces a replica that died without a goodbye (SIGKILL, node loss).
+        settings.peering.lifetime = peering_lifetime
 
     @kopf.index(GROUP, VERSION, PLURAL, id="nodecontracts", registry=registry)
     async def nodecontracts(body: kopf.Body, **_: Any) -> dict[str, Record]:
@@ -61,6 +72,7 @@ def build_registry(
 
         memo.reconciler = make_reconciler(view)
         memo.loop_task = asyncio.create_task(memo.reconciler.run(), name="reconcile loop")
+        memo.reconciler.health.loop_task = memo.loop_task  # a dead loop fails liveness
 
     @kopf.on.cleanup(registry=registry)
     async def stop_loop(memo: kopf.Memo, **_: Any) -> None:

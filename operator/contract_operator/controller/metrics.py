@@ -19,8 +19,9 @@ TOPICS = Gauge(
 )
 DRIFTED = Gauge(
     "contract_operator_drifted_topics",
-    "Published topics drifted from the contract, by field",
-    ["field"],
+    'Published topics drifted from the contract, by field; unsafe="true" when the broker '
+    "keeps fewer copies or less data than declared",
+    ["field", "unsafe"],
 )
 BROKEN_WIRES = Gauge(
     "contract_operator_broken_wires", "Subscriptions to topics that no contract publishes"
@@ -38,6 +39,19 @@ ADMIN_ERRORS = PromCounter(
     "contract_operator_admin_errors", "Kafka admin requests that failed", ["operation"]
 )
 STATUS_WRITES = PromCounter("contract_operator_status_writes", "NodeContract status patches")
+LAST_CYCLE = Gauge(
+    "contract_operator_last_cycle_timestamp_seconds",
+    "Unix time when the last reconcile cycle finished",
+)
+LAST_CYCLE_OK = Gauge(
+    "contract_operator_last_cycle_success",
+    "1 when the last cycle reached the broker and wrote every status, else 0",
+)
+CONTRACT_FAILURES = PromCounter(
+    "contract_operator_contract_failures",
+    "Per-contract (or per-topic) failures isolated by the loop, by reason",
+    ["reason"],
+)
 
 # Counters are fed from the adapters' own tallies, so only the delta since the last cycle is added.
 _last: dict[str, Counter[str]] = {"requests": Counter(), "errors": Counter(), "writes": Counter()}
@@ -48,16 +62,26 @@ def serve(port: int) -> None:
         start_http_server(port)
 
 
+def cycle_finished(ok: bool) -> None:
+    LAST_CYCLE.set_to_current_time()
+    LAST_CYCLE_OK.set(1 if ok else 0)
+
+
+def contract_failure(reason: str, count: int) -> None:
+    if count:
+        CONTRACT_FAILURES.labels(reason).inc(count)
+
+
 def observe_cycle(plan: Plan, seconds: float, broker: Broker, kube: Kube) -> None:
     RECONCILE.observe(seconds)
     CONTRACTS.set(len(plan.contracts))
     states = Counter(t.state for cp in plan.contracts for t in cp.topics)
     for state in TopicState:
         TOPICS.labels(state.value).set(states.get(state, 0))
-    fields = Counter(d.field for _, t in plan.drifted for d in t.drift)
+    fields = Counter((d.field, d.unsafe) for _, t in plan.drifted for d in t.drift)
     DRIFTED.clear()
-    for name, count in fields.items():
-        DRIFTED.labels(name).set(count)
+    for (name, unsafe), count in fields.items():
+        DRIFTED.labels(name, "true" if unsafe else "false").set(count)
     BROKEN_WIRES.set(states.get(TopicState.ORPHANED, 0))
     _add(ADMIN_REQUESTS, "requests", broker.requests)
     _add(ADMIN_ERRORS, "errors", broker.errors)

@@ -3,6 +3,11 @@ and status writes only where something changed.
 
 kopf handlers only keep the view of all NodeContracts current and `wake()` this loop; a timer
 wakes it too, so out-of-band changes on the broker are seen without any change to a CR.
+
+The loop batches I/O, but failure stays per contract and per topic (as controller-runtime's
+workqueue does per key): a contract the planner chokes on, a topic the broker or the client
+library refuses, a status write or Event the apiserver drops — each marks that contract alone
+and every other contract is planned, created and written in the same cycle.
 """
 
 from __future__ import annotations
@@ -11,16 +16,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubernetes.client import ApiException
-
 from ..adapters.broker import Broker, BrokerError
-from ..adapters.kube import Kube, now
-from ..core.planner import ContractPlan, Plan, plan
-from ..core.snapshot import BrokerSnapshot, CreateResult
+from ..adapters.kube import Kube, describe_error, is_outage, now
+from ..core.planner import ContractPlan, Plan, PlanOptions, plan
+from ..core.snapshot import BrokerSnapshot, CreateResult, ObservedTopic, TopicRequest
 from ..core.status import (
     Transition,
     desired_status,
@@ -30,14 +33,24 @@ from ..core.status import (
 )
 from ..model.contract import Contract, ContractError
 from . import metrics
+from .health import Health
 from .settings import OperatorSettings
 
 log = logging.getLogger(__name__)
 
+# A refusal that the same request will meet again is re-sent only after this long (or as soon
+# as the declaration changes); transient failures back off from retry_seconds up to the cap.
+PERMANENT_RETRY_SECONDS = 3600.0
+TRANSIENT_RETRY_CAP_SECONDS = 300.0
+
 
 @dataclass(frozen=True)
 class Record:
-    """One NodeContract as the watch last delivered it, parsed once by the index handler."""
+    """One NodeContract as the watch last delivered it, parsed once by the index handler.
+
+    Only what decisions need is kept: the parsed contract and the status we compare with,
+    not the whole kopf body.
+    """
 
     namespace: str
     name: str
@@ -57,16 +70,22 @@ class Record:
 
 
 def record_of(body: Mapping[str, Any]) -> Record:
-    """Parse a NodeContract body with the one parser; a bad spec becomes a Record with an error."""
+    """Parse a NodeContract body with the one parser; a bad spec becomes a Record with an error.
+
+    Never raises: whatever a user stored in the object ends up in that object's status.
+    """
     meta = body.get("metadata") or {}
-    namespace, name = meta.get("namespace", ""), meta.get("name", "")
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
     status = body.get("status")
+    contract: Contract | None = None
+    error: str | None = None
     try:
-        contract: Contract | None = Contract.from_manifest(dict(body), source=f"{namespace}/{name}")
-        error = None
+        contract = Contract.from_manifest(dict(body), source=f"{namespace}/{name}")
     except ContractError as exc:
-        contract = None
         error = "; ".join(f"{e.field or 'document'}: {e.message}" for e in exc.errors)
+    except Exception as exc:  # the parser's own bug must not cost the whole index
+        log.exception("cannot parse NodeContract %s/%s", namespace, name)
+        error = f"the operator could not read this contract ({type(exc).__name__}: {exc})"
     return Record(
         namespace,
         name,
@@ -88,8 +107,54 @@ class CycleReport:
     write_errors: int = 0
     events: int = 0
     broker_error: str | None = None
+    broker_grace: bool = False  # the broker is away, but not yet for long: statuses kept
+    failed_contracts: int = 0  # planned alone and failed, or whose status could not be written
+    apiserver_away: bool = False  # a request in this cycle met an apiserver outage
     seconds: float = 0.0
     plan: Plan | None = field(default=None, repr=False)
+
+
+@dataclass
+class _Refusal:
+    """A topic the broker (or the client library) refused, and when to try it again."""
+
+    request: TopicRequest
+    message: str
+    permanent: bool
+    attempts: int
+    retry_at: float
+
+
+def plan_isolated(
+    contracts: Sequence[Contract],
+    snapshot: BrokerSnapshot | None,
+    options: PlanOptions,
+    *,
+    outcome: CreateResult | None = None,
+    broker_error: str | None = None,
+) -> tuple[Plan, dict[str, str]]:
+    """`plan()`, but a contract the planner raises on is set aside with the error, not fatal.
+
+    The planner is pure and should never raise; if it does, the contracts are planned one by
+    one to find the ones it chokes on, and the rest are planned together as usual.
+    """
+    try:
+        return plan(contracts, snapshot, options, outcome=outcome, broker_error=broker_error), {}
+    except Exception:
+        log.exception("planning failed; planning each contract alone to isolate the cause")
+    failed: dict[str, str] = {}
+    for contract in contracts:
+        try:
+            plan([contract], snapshot, options, outcome=outcome, broker_error=broker_error)
+        except Exception as exc:
+            failed[contract.key] = f"{type(exc).__name__}: {exc}"
+    rest = [c for c in contracts if c.key not in failed]
+    try:
+        result = plan(rest, snapshot, options, outcome=outcome, broker_error=broker_error)
+    except Exception as exc:  # only fails together: nothing can be decided this cycle
+        reason = f"{type(exc).__name__}: {exc}"
+        return Plan((), (), (), broker_error), {c.key: reason for c in contracts}
+    return result, failed
 
 
 class Reconciler:
@@ -100,10 +165,12 @@ class Reconciler:
         kube: Kube,
         view: Callable[[], Iterable[Record]],
         gate: Callable[[], bool] | None = None,
+        health: Health | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
         self.kube = kube
+        self.health = health or Health(settings)
         self._view = view
         self._paused = gate  # returns True while another replica is the active one
         self._wake = asyncio.Event()
@@ -111,8 +178,19 @@ class Reconciler:
         # comparing with it is what keeps an unchanged status from being written twice.
         self._written: dict[str, Mapping[str, Any]] = {}
         self._seen: dict[str, Record] = {}  # by key, to notice deletions
-        self._writers = asyncio.Semaphore(8)
-        self._posters = asyncio.Semaphore(4)
+        self._refusals: dict[str, _Refusal] = {}  # by topic name
+        self._writers = asyncio.Semaphore(settings.status_writers)
+        self._posters = asyncio.Semaphore(settings.event_posters)
+        self._apiserver_away: str | None = None  # set during an outage: logged once
+        self._broker_away_since: float | None = None
+        # When all configs were last described, and which keys were kept then.
+        self._described: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+        # The last plan and what it was made from, reused while nothing changed.
+        self._plan_memo: (
+            tuple[list[Contract], BrokerSnapshot | None, tuple[Plan, dict[str, str]]] | None
+        ) = None
+        # key -> (record, plan) last settled with success: the same pair needs no new status.
+        self._settled: dict[str, tuple[Record, ContractPlan | None]] = {}
         self.cycles = 0
         # The broker as last read: the admission webhook answers from it, never from the broker.
         self.last_snapshot: BrokerSnapshot | None = None
@@ -124,24 +202,33 @@ class Reconciler:
         """Forever: wait for a change or the timer, coalesce the burst, reconcile once.
 
         The first cycle waits for the first watch event: kopf delivers it only after the
-        initial listing, so the first plan sees every contract, not half of them.
+        initial listing, so the first plan sees every contract, not half of them (or one
+        resync interval, for a cluster with no contract yet).
         """
-        timeout: float | None = None
+        # Until the first watch event; with no contract at all there is none, so not forever.
+        timeout: float | None = self.settings.resync_seconds
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             await asyncio.sleep(self.settings.batch_window_seconds)
             self._wake.clear()
+            self.health.cycle_started()
+            ok = False
             try:
                 if self._paused is not None and await asyncio.to_thread(self._paused):
                     log.debug("standing by: another replica is active")
+                    self.health.cycle_finished(ok=True, standby=True)
                     timeout = self.settings.retry_seconds
                     continue
                 report = await self.reconcile_once()
                 ok = report.broker_error is None and not report.write_errors
-            except Exception:  # keep the operator alive; the next cycle retries
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug of ours; the next cycle retries
                 log.exception("reconcile failed; retrying in %s s", self.settings.retry_seconds)
-                ok = False
+                metrics.contract_failure("Internal", 1)
+                self.health.note_error(f"{type(exc).__name__}: {exc}")
+            self.health.cycle_finished(ok=ok)
             timeout = self.settings.resync_seconds if ok else self.settings.retry_seconds
 
     async def reconcile_once(self) -> CycleReport:
@@ -150,101 +237,354 @@ class Reconciler:
         contracts = [r.contract for r in records if r.contract is not None]
         names = {t.name for c in contracts for t in c.published}
         names |= {s for c in contracts for s in c.subscribed}
+        keys = {k for c in contracts for t in c.published for k in t.config}
         options = self.settings.plan_options
 
         snapshot: BrokerSnapshot | None
         broker_error: str | None = None
+        reuse, full = self._config_reuse(keys)
         try:
-            snapshot = await asyncio.to_thread(self.broker.describe, names)
+            snapshot = await asyncio.to_thread(self.broker.describe, names, keys, reuse)
+            if full:
+                self._described = (time.monotonic(), frozenset(keys))
         except BrokerError as exc:
             snapshot, broker_error = None, str(exc)
+        described = time.monotonic()
+        grace = self._broker_grace(broker_error)
         if snapshot is not None:
             self.last_snapshot = snapshot
-        result = plan(contracts, snapshot, options, broker_error=broker_error)
+        result, failed = await self._plan(contracts, snapshot, broker_error)
+        planned = time.monotonic()
 
         outcome = CreateResult()
         if result.to_create and snapshot is not None:
             try:
-                outcome = await asyncio.to_thread(self.broker.create_missing, result.to_create)
+                outcome = await self._create(result.to_create)
                 if outcome.already_existed:  # a race with another creator: compare what is there
-                    raced = await asyncio.to_thread(self.broker.describe, outcome.already_existed)
+                    raced = await asyncio.to_thread(
+                        self.broker.describe, outcome.already_existed, keys
+                    )
                     snapshot = snapshot.merged(raced)
-                result = plan(contracts, snapshot, options, outcome=outcome)
+                result, failed = await asyncio.to_thread(
+                    plan_isolated, contracts, snapshot, options, outcome=outcome
+                )
             except BrokerError as exc:
                 broker_error = str(exc)
-                result = plan(contracts, None, options, broker_error=broker_error)
+                result, failed = await asyncio.to_thread(
+                    plan_isolated, contracts, None, options, broker_error=broker_error
+                )
         if outcome.created:
             log.info(
                 "created %d topic(s): %s", len(outcome.created), ", ".join(sorted(outcome.created))
             )
-        for name, reason in outcome.failed.items():
-            log.warning("could not create %s: %s", name, reason)
-        if broker_error:
+        if broker_error and not grace:
             log.warning("%s", broker_error)
 
-        report = CycleReport(len(records), outcome.created, broker_error=broker_error, plan=result)
+        created_at = time.monotonic()
+        report = CycleReport(
+            len(records),
+            outcome.created,
+            broker_error=broker_error,
+            plan=result,
+            broker_grace=grace,
+        )
+        for key, reason in failed.items():
+            log.error("cannot plan %s: %s", key, reason)
+        metrics.contract_failure("PlanFailed", len(failed))
         stamp = now()
         plans = {cp.contract.key: cp for cp in result.contracts}
+        events: list[tuple[Record, Transition]] = []
         await asyncio.gather(
-            *(self._settle(r, plans.get(r.key), stamp, broker_error, report) for r in records)
+            *(
+                self._settle(
+                    r, plans.get(r.key), failed.get(r.key), stamp, broker_error, report, events
+                )
+                for r in records
+            )
         )
+        # Events are hints: posted after every status is written, so Ready never waits for
+        # them, and concurrently, never under the write lock.
+        await asyncio.gather(*(self._post(record, event, report) for record, event in events))
         await self._forget_deleted(records, report)
+        self._apiserver_reachable(report)
         report.seconds = time.monotonic() - started
         metrics.observe_cycle(result, report.seconds, self.broker, self.kube)
         self.cycles += 1
-        log.debug("cycle %d: %s", self.cycles, report)
+        busy = report.status_writes or report.created or report.failed_contracts
+        log.log(
+            logging.INFO if busy else logging.DEBUG,  # an idle resync says nothing at INFO
+            "cycle %d: %d contracts in %.2f s (describe %.2f%s, plan %.2f, create %.2f, "
+            "statuses %.2f): %d created, %d status writes, %d events, %d failed",
+            self.cycles,
+            report.contracts,
+            report.seconds,
+            described - started,
+            "" if full else " incremental",
+            planned - described,
+            created_at - planned,
+            report.seconds - (created_at - started),
+            len(report.created),
+            report.status_writes,
+            report.events,
+            report.failed_contracts,
+        )
         return report
+
+    def _config_reuse(self, keys: set[str]) -> tuple[dict[str, ObservedTopic] | None, bool]:
+        """Configs from the last snapshot that this cycle may reuse, and whether it is a full
+        describe. Every resync interval (and whenever a newly declared key was not described)
+        all configs are read again, so drift made on the broker is still seen; in between, a
+        burst of new contracts costs DescribeConfigs for their own topics only."""
+        at, described_keys = self._described
+        if (
+            self.last_snapshot is None
+            or time.monotonic() - at >= self.settings.resync_seconds
+            or not keys <= described_keys
+        ):
+            return None, True
+        return dict(self.last_snapshot.topics), False
+
+    async def _plan(
+        self,
+        contracts: list[Contract],
+        snapshot: BrokerSnapshot | None,
+        broker_error: str | None,
+    ) -> tuple[Plan, dict[str, str]]:
+        """The plan for this cycle; the last one again when neither a contract nor the broker
+        changed (an idle resync at 10,000 contracts then costs no planning at all)."""
+        memo = self._plan_memo
+        if (
+            memo is not None
+            and broker_error is None
+            and memo[1] == snapshot
+            and len(memo[0]) == len(contracts)
+            and all(a is b for a, b in zip(memo[0], contracts, strict=True))
+        ):
+            return memo[2]
+        # Planning is CPU work: a worker thread keeps watches, admission and probes answering.
+        planned = await asyncio.to_thread(
+            plan_isolated,
+            contracts,
+            snapshot,
+            self.settings.plan_options,
+            broker_error=broker_error,
+        )
+        self._plan_memo = (contracts, snapshot, planned) if broker_error is None else None
+        return planned
+
+    # -- the broker ----------------------------------------------------------------------------
+
+    def _broker_grace(self, broker_error: str | None) -> bool:
+        """True while the broker has been away for less than the grace period.
+
+        A flap shorter than that rewrites no status and posts no Event; a longer outage flips
+        every contract once (and recovers once). Contracts with no status yet are written.
+        """
+        if broker_error is None:
+            if self._broker_away_since is not None:
+                log.info("the broker answers again")
+            self._broker_away_since = None
+            return False
+        clock = time.monotonic()
+        if self._broker_away_since is None:
+            self._broker_away_since = clock
+            if self.settings.broker_grace_seconds > 0:
+                log.warning(
+                    "%s; statuses are kept for up to %g s while it comes back",
+                    broker_error,
+                    self.settings.broker_grace_seconds,
+                )
+        return clock - self._broker_away_since < self.settings.broker_grace_seconds
+
+    async def _create(self, requests: Sequence[TopicRequest]) -> CreateResult:
+        """Create what is missing, except topics refused before whose retry time has not come.
+
+        The held-back topics are reported as failed with the refusal, so their contracts keep
+        saying why; a refusal is logged once, when first met (or when its message changes).
+        """
+        clock = time.monotonic()
+        held: dict[str, str] = {}
+        send = []
+        for request in requests:
+            refusal = self._refusals.get(request.name)
+            if refusal and refusal.request == request and clock < refusal.retry_at:
+                held[request.name] = refusal.message
+            else:
+                send.append(request)
+        outcome = await asyncio.to_thread(self.broker.create_missing, send) if send else None
+        outcome = outcome or CreateResult()
+        by_name = {r.name: r for r in send}
+        for name in outcome.created | outcome.already_existed:
+            self._refusals.pop(name, None)
+        for name, message in outcome.failed.items():
+            permanent = name in outcome.permanent
+            before = self._refusals.get(name)
+            attempts = before.attempts + 1 if before and before.request == by_name[name] else 1
+            delay = (
+                PERMANENT_RETRY_SECONDS
+                if permanent
+                else min(
+                    self.settings.retry_seconds * 2 ** (attempts - 1), TRANSIENT_RETRY_CAP_SECONDS
+                )
+            )
+            if before is None or before.message != message:
+                log.warning(
+                    "cannot create %s: %s (%s)",
+                    name,
+                    message,
+                    "not retried until its declaration changes"
+                    if permanent
+                    else f"retrying with back-off, next in {delay:g} s",
+                )
+            self._refusals[name] = _Refusal(
+                by_name[name], message, permanent, attempts, clock + delay
+            )
+        metrics.contract_failure("CreateFailed", len(outcome.failed))
+        if not held:
+            return outcome
+        notes = {
+            name: f"{message} (not re-sent until the declaration changes)"
+            if self._refusals[name].permanent
+            else f"{message} (retrying with back-off)"
+            for name, message in held.items()
+        }
+        return CreateResult(
+            outcome.created,
+            outcome.already_existed,
+            {**outcome.failed, **notes},
+            outcome.permanent | {n for n in held if self._refusals[n].permanent},
+        )
+
+    # -- statuses and Events ---------------------------------------------------------------------
 
     async def _settle(
         self,
         record: Record,
         contract_plan: ContractPlan | None,
+        plan_error: str | None,
         stamp: str,
         broker_error: str | None,
         report: CycleReport,
+        events: list[tuple[Record, Transition]],
     ) -> None:
-        previous = self._written.get(record.uid or record.key) or record.status
-        if contract_plan is None:
-            desired = invalid_spec_status(
-                record.error or "unreadable", previous, generation=record.generation, now=stamp
-            )
-        else:
-            desired = desired_status(
-                contract_plan,
-                previous,
-                generation=record.generation,
-                now=stamp,
-                broker_error=broker_error,
-            )
-        created = contract_plan.created if contract_plan is not None else ()
-        events = transitions(previous, desired, created)
-        if needs_write(previous, desired):
-            await self._write(record, desired, report)
-        # Events are hints posted after the write, concurrently and never under the write lock.
-        await asyncio.gather(*(self._post(record.ref, event) for event in events))
-        report.events += len(events)
+        """Write one contract's status and queue its Events; whatever fails here fails for it
+        alone."""
+        settled = self._settled.get(record.key)
+        if (
+            settled is not None
+            and settled[0] is record
+            and contract_plan is not None
+            and settled[1] is contract_plan
+            and broker_error is None
+        ):
+            return  # same object, same plan: the status written last time still holds
+        self._settled.pop(record.key, None)
+        try:
+            uid = record.uid or record.key
+            written = self._written.get(uid)
+            if written is not None and record.status and not needs_write(record.status, written):
+                # The watch has delivered what we wrote: keep one copy (the record's), not two.
+                del self._written[uid]
+                written = None
+            previous = written or record.status
+            if report.broker_grace and previous:
+                return  # a short broker flap: keep what the contract says until it lasts
+            if plan_error is not None:
+                report.failed_contracts += 1
+                desired = invalid_spec_status(
+                    f"the operator could not plan this contract ({plan_error})",
+                    previous,
+                    generation=record.generation,
+                    now=stamp,
+                    reason="PlanFailed",
+                    fix="The error is the operator's; the contract is retried every cycle. "
+                    "Please report it with the contract.",
+                )
+            elif contract_plan is None:
+                desired = invalid_spec_status(
+                    record.error or "unreadable", previous, generation=record.generation, now=stamp
+                )
+            else:
+                desired = desired_status(
+                    contract_plan,
+                    previous,
+                    generation=record.generation,
+                    now=stamp,
+                    broker_error=broker_error,
+                )
+            created = contract_plan.created if contract_plan is not None else ()
+            news = transitions(previous, desired, created)
+        except Exception as exc:
+            log.exception("cannot build the status of %s", record.key)
+            report.failed_contracts += 1
+            metrics.contract_failure("StatusFailed", 1)
+            self.health.note_error(f"{record.key}: {type(exc).__name__}: {exc}")
+            return
+        if needs_write(previous, desired) and not await self._write(record, desired, report):
+            return  # Events follow the status they describe; both are retried next cycle
+        events.extend((record, event) for event in news)
+        if plan_error is None and not report.broker_grace:
+            self._settled[record.key] = (record, contract_plan)
 
-    async def _write(self, record: Record, desired: dict[str, Any], report: CycleReport) -> None:
+    async def _write(self, record: Record, desired: dict[str, Any], report: CycleReport) -> bool:
         async with self._writers:
+            if report.apiserver_away:
+                # Seen away in this cycle: the remaining writes wait for the next cycle instead
+                # of each waiting out its own timeout (10,000 of them would take hours).
+                report.write_errors += 1
+                return False
             try:
                 written = await asyncio.to_thread(
                     self.kube.patch_status, record.namespace, record.name, desired
                 )
-            except ApiException as exc:
-                # One contract's failed write must not stop the others; the next cycle retries.
-                log.warning("cannot write status of %s: %s %s", record.key, exc.status, exc.reason)
+            except Exception as exc:
                 report.write_errors += 1
-                return
+                report.failed_contracts += 1
+                report.apiserver_away = report.apiserver_away or is_outage(exc)
+                self._kube_failed(exc, f"cannot write the status of {record.key}")
+                metrics.contract_failure("StatusWriteFailed", 1)
+                return False
             if not written:
-                return
+                return False
             self._written[record.uid or record.key] = desired
             report.status_writes += 1
+            return True
 
-    async def _post(self, ref: Mapping[str, str], event: Transition) -> None:
+    async def _post(self, record: Record, event: Transition, report: CycleReport) -> None:
         async with self._posters:
-            await asyncio.to_thread(
-                self.kube.post_event, ref, event.type, event.reason, event.message
-            )
+            if report.apiserver_away:
+                return
+            try:
+                await asyncio.to_thread(
+                    self.kube.post_event, record.ref, event.type, event.reason, event.message
+                )
+                report.events += 1
+            except Exception as exc:  # Events are hints: never fatal, never a traceback
+                report.apiserver_away = report.apiserver_away or is_outage(exc)
+                self._kube_failed(exc, f"cannot post Event {event.reason} on {record.key}")
+                metrics.contract_failure("EventFailed", 1)
+
+    def _kube_failed(self, exc: BaseException, what: str) -> None:
+        """Log a failed apiserver request: an outage once, a per-object refusal each time."""
+        detail = describe_error(exc)
+        if is_outage(exc):
+            if self._apiserver_away is None:
+                log.warning(
+                    "the apiserver is unreachable (%s): %s; retrying every %g s",
+                    detail,
+                    what,
+                    self.settings.retry_seconds,
+                )
+            self._apiserver_away = detail
+            self.health.apiserver(reachable=False, detail=detail)
+        else:
+            log.warning("%s: %s", what, detail)
+
+    def _apiserver_reachable(self, report: CycleReport) -> None:
+        if self._apiserver_away is not None and report.status_writes + report.events:
+            log.info("the apiserver answers again; statuses are being brought up to date")
+            self._apiserver_away = None
+            self.health.apiserver(reachable=True)
 
     async def _forget_deleted(self, records: list[Record], report: CycleReport) -> None:
         current = {r.key: r for r in records}
@@ -252,10 +592,11 @@ class Reconciler:
             if key in current and current[key].uid == gone.uid:
                 continue
             self._written.pop(gone.uid or key, None)
+            self._settled.pop(key, None)
             kept = [t.name for t in gone.contract.published] if gone.contract else []
             if kept:
                 await self._post(
-                    gone.ref,
+                    gone,
                     Transition(
                         "Normal",
                         "TopicsKept",
@@ -263,6 +604,6 @@ class Reconciler:
                         f"({', '.join(kept[:5])}{' ...' if len(kept) > 5 else ''}): "
                         "contract-operator never deletes topics",
                     ),
+                    report,
                 )
-                report.events += 1
         self._seen = current

@@ -16,6 +16,9 @@ ENV_LOG_LEVEL = "CONTRACT_OPERATOR_LOG_LEVEL"
 ENV_METRICS_PORT = "CONTRACT_OPERATOR_METRICS_PORT"
 ENV_HEALTH_PORT = "CONTRACT_OPERATOR_HEALTH_PORT"
 ENV_PEERING = "CONTRACT_OPERATOR_PEERING"
+ENV_PEERING_LIFETIME = "CONTRACT_OPERATOR_PEERING_LIFETIME_SECONDS"
+ENV_STALL = "CONTRACT_OPERATOR_STALL_SECONDS"
+ENV_BROKER_GRACE = "CONTRACT_OPERATOR_BROKER_GRACE_SECONDS"
 
 
 class SettingsError(ValueError):
@@ -32,14 +35,37 @@ class OperatorSettings:
     metrics_port: int = 9090  # 0 disables the /metrics endpoint
     health_port: int = 8080  # 0 disables kopf's /healthz endpoint
     peering: str | None = None  # kopf peering name; None runs standalone
+    # How long a replica's peering keep-alive counts (kopf renews it 5-10 s before expiry): a
+    # SIGKILLed active replica is replaced after at most this long. kopf's default is 60 s.
+    peering_lifetime_seconds: int = 15
     log_level: str = "INFO"
+    # Liveness fails when no cycle has finished for this long; None: 3 resyncs, at least 60 s.
+    stall_seconds: float | None = None
+    # A broker outage shorter than this rewrites no status (no storm of flips on a flap).
+    broker_grace_seconds: float = 30.0
+    # Concurrent status writes and Event posts; the apiserver client's pool is sized to both.
+    status_writers: int = 8
+    event_posters: int = 4
 
     def __post_init__(self) -> None:
+        if self.stall_seconds is None:
+            object.__setattr__(self, "stall_seconds", max(3 * self.resync_seconds, 60.0))
         # 0 would turn the resync timer into a busy loop against the broker and the apiserver.
         if self.resync_seconds < 1:
             raise SettingsError(
                 f"resync interval {self.resync_seconds:g} s is too short: use at least 1 second "
                 f"(--resync-seconds, {ENV_RESYNC})"
+            )
+        if (self.stall_seconds or 0) <= self.resync_seconds:
+            raise SettingsError(
+                f"stall limit {self.stall_seconds:g} s must be longer than the resync interval "
+                f"{self.resync_seconds:g} s, or liveness would fail between cycles ({ENV_STALL})"
+            )
+        # Under 5 s kopf's keep-alive (every second then) leaves no margin for a slow PATCH.
+        if self.peering_lifetime_seconds < 5:
+            raise SettingsError(
+                f"peering lifetime {self.peering_lifetime_seconds} s is too short: use at least "
+                f"5 seconds (--peering-lifetime-seconds, {ENV_PEERING_LIFETIME})"
             )
         for what, port, env in (
             ("metrics", self.metrics_port, ENV_METRICS_PORT),

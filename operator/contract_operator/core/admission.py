@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .checks import merge_problems
+from .checks import disqualified, merge_problems, per_contract
 from .drift import drift_of
-from .naming import NamingRules, check_contract
+from .naming import NamingRules
 from .problems import Problem, Severity
 from .snapshot import BrokerSnapshot
 from .wiring import check_wiring
@@ -75,20 +75,24 @@ def _segments(name: str) -> list[str]:
 
 
 class FleetView:
-    """Every contract the operator knows, with the published names indexed by the shapes of a
-    near miss (see core.wiring.shape_of): the same name up to '-'/'_' and case, the same name
-    but one segment, and names sharing the producer or the event segment.
+    """Every contract the operator knows, with the names it may publish indexed by the shapes of
+    a near miss (see core.nearmiss): the same name up to '-'/'_' and case, the same name but one
+    segment, and names under the same producer.
 
-    Updated in place (`put`, `remove`) as watch events arrive, so a webhook call never walks
-    the whole fleet.
+    Each contract's own rules (naming, settings) are checked once, when it is put: a
+    declaration they disqualify never owns its topic, as in the planner. Updated in place
+    (`put`, `remove`) as watch events arrive, so a webhook call never walks the whole fleet.
     """
 
-    def __init__(self, contracts: Iterable[Contract] = ()) -> None:
+    def __init__(self, contracts: Iterable[Contract] = (), rules: NamingRules | None = None):
+        self.rules = rules or NamingRules()
         self.contracts: dict[str, Contract] = {}
         # topic -> key -> the contract reduced to what it publishes: another contract's own
         # subscriptions never change what is said about the incoming one.
         self.publishers: dict[str, dict[str, Contract]] = {}
-        self._near: dict[tuple[object, ...], set[str]] = {}  # shape key -> published names
+        self.disqualified: dict[tuple[str, str], str] = {}  # (key, topic) -> why
+        self._owners: dict[str, set[str]] = {}  # topic -> keys whose declaration counts
+        self._near: dict[tuple[object, ...], set[str]] = {}  # shape key -> owned names
         for contract in contracts:
             self.put(contract)
 
@@ -98,24 +102,37 @@ class FleetView:
     def put(self, contract: Contract) -> None:
         """Add or replace the contract with this key."""
         self.remove(contract.key)
-        self.contracts[contract.key] = contract
+        key = contract.key
+        self.contracts[key] = contract
+        bad = disqualified([contract], per_contract(contract, self.rules))
+        self.disqualified.update(bad)
         publishing = _publishing_only(contract) if contract.subscribed else contract
         for topic in contract.published:
-            owners = self.publishers.setdefault(topic.name, {})
+            self.publishers.setdefault(topic.name, {})[key] = publishing
+            if (key, topic.name) in bad:
+                continue
+            owners = self._owners.setdefault(topic.name, set())
             if not owners:
-                for key in self._near_keys(topic.name):
-                    self._near.setdefault(key, set()).add(topic.name)
-            owners[contract.key] = publishing
+                for near in self._near_keys(topic.name):
+                    self._near.setdefault(near, set()).add(topic.name)
+            owners.add(key)
 
     def remove(self, key: str) -> None:
         old = self.contracts.pop(key, None)
         if old is None:
             return
         for topic in old.published:
-            owners = self.publishers.get(topic.name, {})
-            owners.pop(key, None)
-            if not owners:
+            declarers = self.publishers.get(topic.name, {})
+            declarers.pop(key, None)
+            if not declarers:
                 self.publishers.pop(topic.name, None)
+            self.disqualified.pop((key, topic.name), None)
+            owners = self._owners.get(topic.name)
+            if owners is None or key not in owners:
+                continue
+            owners.discard(key)
+            if not owners:
+                del self._owners[topic.name]
                 for near in self._near_keys(topic.name):
                     names = self._near.get(near)
                     if names is not None:
@@ -134,15 +151,23 @@ class FleetView:
         keys += [("producer", parts[2])] if len(parts) > 2 else []
         return keys
 
+    def owned(self, name: str, besides: str) -> bool:
+        """Whether a declaration other than `besides`'s may own `name`."""
+        return bool(self._owners.get(name, set()) - {besides})
+
+    @property
+    def owned_names(self) -> set[str]:
+        return set(self._owners)
+
     def candidates(self, name: str) -> set[str]:
-        """Published names `name` may have been meant to be (a superset; wiring ranks them)."""
+        """Owned names `name` may have been meant to be (a superset; wiring ranks them)."""
         found: set[str] = set()
         for key in self._near_keys(name):
             found |= self._near.get(key, set())
         return found
 
     def owners(self, names: Iterable[str], besides: str) -> dict[str, Contract]:
-        """The contracts publishing any of `names`, except the one keyed `besides`."""
+        """The contracts declaring any of `names`, except the one keyed `besides`."""
         out: dict[str, Contract] = {}
         for name in names:
             for key, contract in self.publishers.get(name, {}).items():
@@ -155,19 +180,18 @@ def decide(
     incoming: Contract,
     view: FleetView,
     snapshot: BrokerSnapshot | None,
-    rules: NamingRules | None = None,
     mode: AdmissionMode = AdmissionMode.DENY,
     *,
     view_ready: bool = True,
 ) -> Decision:
-    """Denials and warnings for `incoming`, which replaces any contract with the same key.
+    """Denials and warnings for `incoming`, which replaces any contract with the same key, under
+    the view's naming rules.
 
     `view_ready` False means the operator has not read every contract yet: only the rules that
-    need nothing but the incoming object (naming) are applied.
+    need nothing but the incoming object (naming, settings) are applied.
     """
-    rules = rules or NamingRules()
-    naming = check_contract(incoming, rules)
-    problems = _rule_findings(incoming, view, snapshot, naming) if view_ready else naming
+    own = per_contract(incoming, view.rules)
+    problems = _rule_findings(incoming, view, snapshot, own) if view_ready else own
     refused = [p for p in problems if p.code in REFUSED_CODES and p.is_error]
     warned = [p for p in problems if not (p.code in REFUSED_CODES and p.is_error)]
     if view_ready:
@@ -181,28 +205,39 @@ def _rule_findings(
     incoming: Contract,
     view: FleetView,
     snapshot: BrokerSnapshot | None,
-    naming: list[Problem],
+    own: list[Problem],
 ) -> list[Problem]:
     """`validate`'s findings about `incoming`: the same wiring check, run on the contracts that
-    can change its answer (publishers of what it names and of near misses of what it names)."""
-    names = {t.name for t in incoming.published} | set(incoming.subscribed)
+    can change its answer (declarers of what it names and of near misses of what it names)."""
+    key = incoming.key
+    published = {t.name for t in incoming.published}
+    names = published | set(incoming.subscribed)
+    broker = snapshot.all_names if snapshot is not None else frozenset()
+    small = len(view.owned_names) + len(broker) <= FULL_SEARCH_NAMES
+    broker_only: set[str] = set()
+    if small:
+        broker_only = {n for n in broker if n not in view.publishers and n not in published}
     for sub in incoming.subscribed:
-        if not view.owners([sub], besides=incoming.key):
-            small = len(view.publishers) <= FULL_SEARCH_NAMES
-            names |= set(view.publishers) if small else view.candidates(sub)
-    related = list(view.owners(names, besides=incoming.key).values())
-    known = (
-        {s for s in incoming.subscribed if s in snapshot.all_names} if snapshot is not None else ()
-    )
+        if not view.owned(sub, besides=key):
+            names |= view.owned_names if small else view.candidates(sub)
+    declarers = view.owners(names, besides=key)
+    # Subscriptions to topics only the broker has are left behind; with a small view, those
+    # names are also candidates for "did you mean", as in the planner.
+    known = broker_only | {
+        s for s in incoming.subscribed if s in broker and s not in view.publishers
+    }
+    bad = disqualified([incoming], own) | {
+        (k, t): why for (k, t), why in view.disqualified.items() if k in declarers
+    }
     # Oldest first, so "published by" lists owners in the order their declarations count.
     ordered = sorted(
-        [*related, incoming], key=lambda c: (c.created is None, c.created or "", c.key)
+        [*declarers.values(), incoming], key=lambda c: (c.created is None, c.created or "", c.key)
     )
-    report = check_wiring(ordered, known_topics=known)
+    report = check_wiring(ordered, known_topics=known, disqualified=bad)
     return [
         p
-        for p in merge_problems(naming, report)
-        if p.contract == incoming.key and p.severity is not Severity.INFO
+        for p in merge_problems(own, report)
+        if p.contract == key and p.severity is not Severity.INFO
     ]
 
 

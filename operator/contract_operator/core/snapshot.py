@@ -46,8 +46,8 @@ class TopicRequest:
     """A topic to create, exactly as declared by the contract that owns it."""
 
     name: str
-    partitions: int
-    replication_factor: int
+    partitions: int | None  # None asks the broker for its default (KIP-464)
+    replication_factor: int | None
     config: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -59,3 +59,7 @@ class CreateResult:
     # Created by someone else between our describe and our create: a race, not an error.
     already_existed: frozenset[str] = frozenset()
     failed: Mapping[str, str] = field(default_factory=dict)
+    # Of `failed`: refusals that will not change by retrying the same request (an invalid
+    # config, a replication factor the cluster cannot place, a policy, a value the client
+    # library refuses). The loop does not re-send them until the declaration changes.
+    permanent: frozenset[str] = frozenset()
