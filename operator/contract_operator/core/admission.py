@@ -90,7 +90,7 @@ class FleetView:
         # topic -> key -> the contract reduced to what it publishes: another contract's own
         # subscriptions never change what is said about the incoming one.
         self.publishers: dict[str, dict[str, Contract]] = {}
-        self.disqualified: dict[tuple[str, str], str] = {}  # (key, topic) -> why
+        self.disqualified: dict[str, dict[tuple[str, str], str]] = {}  # key -> (key, topic) -> why
         self._owners: dict[str, set[str]] = {}  # topic -> keys whose declaration counts
         self._near: dict[tuple[object, ...], set[str]] = {}  # shape key -> owned names
         for contract in contracts:
@@ -105,7 +105,8 @@ class FleetView:
         key = contract.key
         self.contracts[key] = contract
         bad = disqualified([contract], per_contract(contract, self.rules))
-        self.disqualified.update(bad)
+        if bad:
+            self.disqualified[key] = bad
         publishing = _publishing_only(contract) if contract.subscribed else contract
         for topic in contract.published:
             self.publishers.setdefault(topic.name, {})[key] = publishing
@@ -121,12 +122,12 @@ class FleetView:
         old = self.contracts.pop(key, None)
         if old is None:
             return
+        self.disqualified.pop(key, None)
         for topic in old.published:
             declarers = self.publishers.get(topic.name, {})
             declarers.pop(key, None)
             if not declarers:
                 self.publishers.pop(topic.name, None)
-            self.disqualified.pop((key, topic.name), None)
             owners = self._owners.get(topic.name)
             if owners is None or key not in owners:
                 continue
@@ -155,7 +156,9 @@ class FleetView:
         """Whether a declaration other than `besides`'s may own `name`."""
         return bool(self._owners.get(name, set()) - {besides})
 
-    @property
+    def owned_count(self) -> int:
+        return len(self._owners)
+
     def owned_names(self) -> set[str]:
         return set(self._owners)
 
@@ -213,22 +216,22 @@ def _rule_findings(
     published = {t.name for t in incoming.published}
     names = published | set(incoming.subscribed)
     broker = snapshot.all_names if snapshot is not None else frozenset()
-    small = len(view.owned_names) + len(broker) <= FULL_SEARCH_NAMES
+    small = view.owned_count() + len(broker) <= FULL_SEARCH_NAMES
     broker_only: set[str] = set()
     if small:
         broker_only = {n for n in broker if n not in view.publishers and n not in published}
     for sub in incoming.subscribed:
         if not view.owned(sub, besides=key):
-            names |= view.owned_names if small else view.candidates(sub)
+            names |= view.owned_names() if small else view.candidates(sub)
     declarers = view.owners(names, besides=key)
     # Subscriptions to topics only the broker has are left behind; with a small view, those
     # names are also candidates for "did you mean", as in the planner.
     known = broker_only | {
         s for s in incoming.subscribed if s in broker and s not in view.publishers
     }
-    bad = disqualified([incoming], own) | {
-        (k, t): why for (k, t), why in view.disqualified.items() if k in declarers
-    }
+    bad = disqualified([incoming], own)
+    for declarer in declarers:
+        bad.update(view.disqualified.get(declarer, {}))
     # Oldest first, so "published by" lists owners in the order their declarations count.
     ordered = sorted(
         [*declarers.values(), incoming], key=lambda c: (c.created is None, c.created or "", c.key)
