@@ -96,10 +96,19 @@ def test_drift_is_warned_and_unsafe_drift_called_out() -> None:
     decision = decide(incoming, FleetView(), broker(on_broker))
 
     assert decision.allowed
-    assert decision.warnings[0].code in ("drift", "unsafe-drift")
+    assert codes(decision.warnings) == ["unsafe-drift"]  # an hour kept where 7 days are declared
     line = decision.warning_lines()[0]
     assert "partitions declared 6, actual 2" in line
     assert "never altered" in line
+    assert "Unsafe: the broker keeps fewer copies or less data than declared (retention.ms)" in line
+
+
+def test_drift_that_keeps_more_is_plain_drift() -> None:
+    topic = {"name": "onex.evt.billing.invoice-issued.v1", "partitions": 6}
+    decision = decide(
+        contract("billing", publish=[topic]), FleetView(), broker(observed(topic["name"], 2))
+    )
+    assert codes(decision.warnings) == ["drift"]
 
 
 def test_a_subscription_to_a_topic_left_behind_says_so() -> None:
