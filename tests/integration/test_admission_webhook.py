@@ -299,3 +299,32 @@ def test_the_webhook_answers_for_the_examples_equal_validates_findings(
         ]
     assert len(expected) >= 9  # every broken example is in it
     assert sorted(answered) == expected
+
+
+def test_a_changed_setting_is_warned_as_drift_and_the_topic_is_left_alone(
+    webhook, kube, kubectl, namespace, topic_prefix, admin
+) -> None:  # type: ignore[no-untyped-def]
+    name = f"onex.evt.router.{topic_prefix}-done.v1"
+    op = webhook(namespace)
+    wait_for(lambda: serving(op), 30, what="the webhook to be registered")
+    router = manifest("router", namespace, "router")
+    router["spec"]["eventBus"]["publishTopics"] = [{"name": name, "partitions": 3}]
+    assert kubectl.apply(router).returncode == 0
+    wait_for(lambda: reconciled(kube, namespace, ["router"]), 30, what="router reconciled")
+    # The loop describes the topic it created; the next snapshot is the webhook's view of it.
+    wait_for(lambda: name in admin.list_topics(timeout=5).topics, 30, what="topic created")
+
+    router["spec"]["eventBus"]["publishTopics"] = [{"name": name, "partitions": 12}]
+    result = wait_for(
+        lambda: (
+            (r := kubectl.apply(router, dry_run=True)).returncode == 0
+            and any("[drift]" in w for w in warnings_of(r.stderr))
+            and r
+        ),
+        30,
+        what="a drift warning",
+    )
+
+    (line,) = [w for w in warnings_of(result.stderr) if "[drift]" in w]
+    assert "partitions declared 12, actual 3" in line and "never altered" in line
+    assert len(admin.list_topics(name, timeout=5).topics[name].partitions) == 3
