@@ -129,10 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument(
-        "--scenarios",
-        action="store_true",
-        help="also run the fixed scenarios (10000x1 with an idle resync, the broken fleet) "
-        "after --runs; they run by default when no size is given",
+        "--scenario",
+        action="append",
+        dest="scenarios",
+        choices=[name for name, *_ in SCENARIOS],
+        help="run this fixed scenario (repeatable); all of them run by default when no size "
+        "is given, none when --runs/--contracts/--topics are",
     )
     return parser
 
@@ -843,10 +845,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         testbed = Testbed(args.testbed_dir)
         api_client = kube_client(testbed.kubeconfig)
         install_crd(api_client)
-        for n, m in sizes:
+        sized = bool(args.runs or args.contracts or args.topics)
+        for n, m in sizes if sized or not args.scenarios else []:
             results.append(run_size(args, testbed, api_client, log_dir, n, m))
-        if not (args.runs or args.contracts or args.topics) or args.scenarios:
-            for scenario, n, m, resync in SCENARIOS:
+        chosen = args.scenarios or ([] if sized else [name for name, *_ in SCENARIOS])
+        for scenario, n, m, resync in SCENARIOS:
+            if scenario in chosen:
                 results.append(
                     run_size(
                         args, testbed, api_client, log_dir, n, m, scenario=scenario, resync=resync

@@ -371,3 +371,27 @@ def _try(fn) -> bool:  # type: ignore[no-untyped-def]
         return True
     except client.ApiException as exc:
         return exc.status == 409
+
+
+def test_unowned_topics_are_counted_and_logged_once(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    from .conftest import free_port
+    from .test_faults import _metric
+
+    node, topic = _names(topic_prefix)
+    left_behind = f"onex.evt.{node}.order-created.v1"  # the old name after a rename
+    for future in admin.create_topics([NewTopic(left_behind, 1, 1)]).values():
+        future.result(timeout=10)
+    metrics = free_port()
+    op = start_operator(namespace, "--metrics-port", str(metrics))
+    ncs = NodeContracts(kube, namespace)
+    ncs.apply(_nc("orders", node, [{"name": topic}]))
+    ncs.wait_condition("orders", "Ready", "True")
+    wait_for(
+        lambda: _metric(metrics, "contract_operator_unowned_topics") == 1,
+        15,
+        what="one unowned topic in the gauge",
+    )
+    time.sleep(3)  # several resyncs: the unchanged set is not logged again
+    assert op.log().count(left_behind) == 1

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contract_operator.core import wiring
+from contract_operator.core import nearmiss, wiring
 from contract_operator.core.naming import DEFAULT_KINDS
 from contract_operator.core.nearmiss import NearMiss, NearMissIndex, Shape
 from contract_operator.model.contract import Contract
@@ -320,3 +320,22 @@ def _contract(name: str, publish: Sequence[str] = (), subscribe: Sequence[str] =
         },
         f"{name}.yaml",
     )
+
+
+def test_names_whose_keys_collide_are_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The index keeps only the hash of a blanked name: with every hash equal, each bucket holds
+    # every name, and the lookup alone must tell which ones really differ in one segment.
+    monkeypatch.setattr(nearmiss, "hash", lambda _: 0, raising=False)
+    names = [
+        ROUTING,
+        "onex.evt.router.routing-failed.v1",
+        "onex.evt.router.routing.complete.v1",
+        "onex.evt.billing.routing-complete.v1",
+        "onex.cmd.router.routing-completes.v2",
+        "onex.evt.router.routing-complete.v1.extra",
+        "evt.router.routing-complete.v1",
+    ]
+    for topic in (ROUTING, "onex.evt.router.routing_completes.v1", "onex.evt.router.x.v1"):
+        assert indexed(topic, names) == pairwise(topic, names)
+    overlapping = ["a.a", "a.c.a"]  # "a." + ".a" fits in "a.a" only if they overlap
+    assert indexed("a.b.a", overlapping) == pairwise("a.b.a", overlapping)

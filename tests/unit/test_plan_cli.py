@@ -82,3 +82,20 @@ def test_plan_documents_exit_code_4_for_unsafe_drift(capsys: pytest.CaptureFixtu
     with contextlib.suppress(SystemExit):  # argparse exits after printing the help
         main(["plan", "--help"])
     assert "4  unsafe drift" in capsys.readouterr().out
+
+
+def test_plan_lists_declared_keys_the_broker_does_not_report() -> None:
+    import io
+
+    from contract_operator.cli.plan import render
+    from contract_operator.core.planner import plan
+
+    from .factories import broker, contract, observed
+
+    topic = "onex.evt.router.routing-complete.v1"
+    router = contract(
+        "router", publish=[{"name": topic, "config": {"redpanda.remote.read": "true"}}]
+    )
+    out = io.StringIO()
+    render(plan([router], broker(observed(topic))), [], None, "text", "broker:9092", out)
+    assert f"  ? {topic}  (agents/router): redpanda.remote.read" in out.getvalue()

@@ -8,13 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import helm_python as helm
+import kubernetes_validate
 import pytest
 import yaml
 
 from contract_operator.cli.common import UsageError, resolve_rules
 from contract_operator.cli.main import build_parser, main
 
-from .test_chart import chart, container, deployment, env, of_kind, render  # noqa: F401
+from .test_chart import (  # noqa: F401
+    CHART,
+    KUBE_VERSION,
+    chart,
+    container,
+    deployment,
+    env,
+    of_kind,
+    render,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "nodecontracts"
@@ -153,3 +163,25 @@ def test_chart_ships_no_rules_file_by_default(chart: helm.Chart) -> None:  # noq
     docs = render(chart)
     assert of_kind(docs, "ConfigMap") == []
     assert "CONTRACT_OPERATOR_RULES_FILE" not in env(docs)
+
+
+PATTERN = r"^(?P<kind>[a-z]+)\.(?P<producer>[a-z]+)\..+$"
+RULES_VALUES = {"rules": {"enabled": True, "pattern": PATTERN, "kinds": ["evt"]}}
+
+
+def test_chart_with_rules_lints_clean_and_renders_valid_kubernetes(chart: helm.Chart) -> None:  # noqa: F811
+    report = helm.lint(CHART, RULES_VALUES, strict=True)
+    assert report["errors"] == [] and [m for m in report["messages"] if m["severity"] >= 2] == []
+    for doc in render(chart, RULES_VALUES):
+        if not doc["apiVersion"].startswith(("monitoring.coreos.com/", "kopf.dev/")):
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+    (configmap,) = of_kind(render(chart, RULES_VALUES), "ConfigMap")
+    assert (
+        yaml.safe_load(configmap["data"]["rules.yaml"])["pattern"]
+        == RULES_VALUES["rules"]["pattern"]
+    )
+
+
+def test_chart_refuses_unknown_rules_settings(chart: helm.Chart) -> None:  # noqa: F811
+    with pytest.raises(Exception, match=r"enforce_producer|additional"):
+        render(chart, {"rules": {"enforce_producer": False}})

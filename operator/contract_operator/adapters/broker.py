@@ -322,6 +322,51 @@ class Broker:
             self._count("create_topics", error=True)
         return CreateResult(frozenset(created), frozenset(existed), failed, frozenset(permanent))
 
+    def end_offsets(self, names: Iterable[str]) -> dict[str, int | None]:
+        """Each topic's end offsets summed over its partitions (0: never written), read-only.
+
+        One Metadata request for the partition counts, then one ListOffsets request (latest)
+        for every partition of every named topic. A topic that is gone or whose offsets the
+        broker refuses maps to None: this is a hint, never a reason to fail.
+        """
+        from confluent_kafka import TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        wanted = set(names)
+        if not wanted:
+            return {}
+        timeout = self.settings.timeout_s
+        self._count("metadata")
+        try:
+            metadata = self._admin.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            self._count("metadata", error=True)
+            raise self._unreachable(exc, timeout) from exc
+        requests = {
+            TopicPartition(name, p): OffsetSpec.latest()  # type: ignore[no-untyped-call]
+            for name in sorted(wanted)
+            if name in metadata.topics and metadata.topics[name].error is None
+            for p in metadata.topics[name].partitions
+        }
+        out: dict[str, int | None] = dict.fromkeys(wanted)
+        if not requests:
+            return out
+        self._count("list_offsets")
+        futures = self._admin.list_offsets(requests, request_timeout=timeout)
+        totals: dict[str, int] = {}
+        refused: set[str] = set()
+        for tp, future in futures.items():
+            try:
+                totals[tp.topic] = totals.get(tp.topic, 0) + max(
+                    0, future.result(timeout=timeout + 1).offset
+                )
+            except Exception:  # a refused or unanswered partition: no hint for that topic
+                refused.add(tp.topic)
+        if refused:
+            self._count("list_offsets", error=True)
+        out.update({name: total for name, total in totals.items() if name not in refused})
+        return out
+
 
 def _refused_locally(exc: Exception) -> str:
     return _reason(exc) if isinstance(exc, KafkaException) else str(exc)

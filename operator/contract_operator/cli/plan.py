@@ -12,9 +12,9 @@ from contract_operator.cli.common import AppliedRules, add_naming_options, resol
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.cli.validate import render_text
 from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
-from contract_operator.core.problems import Problem, Severity
 from contract_operator.core.snapshot import CreateResult
 from contract_operator.model.loader import load_paths
+from contract_operator.model.problems import Problem, Severity
 
 # plan's exit status; CI can branch on it. When several apply, the first of 1, 4, 2, 3 wins:
 # unsafe drift (data kept below what was declared) outranks topics to create.
@@ -96,8 +96,10 @@ class _NothingToPlan(Exception):
     """No contract could be read: say why without contacting the broker."""
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Broker, list[Any], list[Problem], PlanOptions]:
-    options = PlanOptions(rules=resolve_rules(args).rules, create_subscribed=args.create_subscribed)
+def _prepare(
+    args: argparse.Namespace, rules: AppliedRules
+) -> tuple[Broker, list[Any], list[Problem], PlanOptions]:
+    options = PlanOptions(rules=rules.rules, create_subscribed=args.create_subscribed)
     loaded = load_paths(args.paths)
     if not loaded.contracts:
         raise _NothingToPlan(render_text(loaded.problems, loaded) or "no contracts found")
@@ -121,9 +123,10 @@ def run_provision(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
     """Load, read the broker once, plan; with `provision`, create and re-plan with the outcome."""
+    rules = resolve_rules(args)  # a bad rule set is a usage error, before any I/O
     outcome: CreateResult | None = None
     try:
-        broker, contracts, load_problems, options = _prepare(args)
+        broker, contracts, load_problems, options = _prepare(args, rules)
         snapshot = broker.describe(_names(contracts))
         result = plan(contracts, snapshot, options)
         if provision:
@@ -138,7 +141,6 @@ def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
         print(f"error: nothing to plan\n{exc}", file=sys.stderr)
         return EXIT_ERROR
     problems = load_problems + list(result.problems)
-    rules = resolve_rules(args)
     if args.verbose and args.format == "text":
         out.write(rules.describe() + "\n")
     render(result, problems, outcome, args.format, broker.settings.bootstrap_servers, out, rules)
@@ -258,6 +260,16 @@ def render(
             for d in topic.drift:
                 flag = "  (unsafe)" if d.unsafe else ""
                 w(f"      {d.field}: declared {d.declared}, actual {d.actual}{flag}\n")
+    unverifiable = [
+        (cp.contract, t) for cp in result.contracts for t in cp.topics if t.unverifiable
+    ]
+    if unverifiable:
+        w(
+            f"\nUnverifiable ({len(unverifiable)}) - declared config keys the broker does not "
+            "report (not drift):\n"
+        )
+        for contract, topic in unverifiable:
+            w(f"  ? {topic.name}  ({contract.key}): {', '.join(topic.unverifiable)}\n")
     errors = [p for p in problems if p.severity is not Severity.INFO]
     if errors:
         w(f"\nProblems ({len(errors)}):\n")

@@ -16,8 +16,8 @@ from contract_operator.cli.common import (
     resolve_rules,
 )
 from contract_operator.core.checks import check_contracts
-from contract_operator.core.problems import Problem, Severity
 from contract_operator.model.loader import LoadResult, load_paths
+from contract_operator.model.problems import Problem, Severity
 
 EPILOG = """\
 examples:

@@ -26,6 +26,10 @@ DRIFTED = Gauge(
 BROKEN_WIRES = Gauge(
     "contract_operator_broken_wires", "Subscriptions to topics that no contract publishes"
 )
+UNOWNED = Gauge(
+    "contract_operator_unowned_topics",
+    "Topics on the broker that match the naming rules but that no contract publishes",
+)
 CONTRACTS = Gauge("contract_operator_contracts", "NodeContracts in the operator's view")
 RECONCILE = Histogram(
     "contract_operator_reconcile_duration_seconds",

@@ -31,6 +31,7 @@ from ..core.status import (
     needs_write,
     transitions,
 )
+from ..core.unowned import unowned_topics
 from ..model.contract import Contract, ContractError
 from . import metrics
 from .health import Health
@@ -185,6 +186,7 @@ class Reconciler:
         self._broker_away_since: float | None = None
         # When all configs were last described, and which keys were kept then.
         self._described: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+        self._unowned: frozenset[str] = frozenset()  # as last logged
         # The last plan and what it was made from, reused while nothing changed.
         self._plan_memo: (
             tuple[list[Contract], BrokerSnapshot | None, tuple[Plan, dict[str, str]]] | None
@@ -306,6 +308,8 @@ class Reconciler:
         # them, and concurrently, never under the write lock.
         await asyncio.gather(*(self._post(record, event, report) for record, event in events))
         await self._forget_deleted(records, report)
+        if full and snapshot is not None:
+            await self._watch_unowned(contracts, snapshot)
         self._apiserver_reachable(report)
         report.seconds = time.monotonic() - started
         metrics.observe_cycle(result, report.seconds, self.broker, self.kube)
@@ -371,6 +375,28 @@ class Reconciler:
         )
         self._plan_memo = (contracts, snapshot, planned) if broker_error is None else None
         return planned
+
+    async def _watch_unowned(self, contracts: list[Contract], snapshot: BrokerSnapshot) -> None:
+        """Once per full resync: topics matching the naming rules that no contract publishes
+        (left behind after a rename?). A gauge always; a log line when the set changes."""
+        # Watching some namespaces, the rest of the broker may belong to contracts elsewhere:
+        # only the producer segments in view (and topics they subscribe to) are judged.
+        producers = {c.node for c in contracts} if self.settings.namespaces else None
+        try:
+            found = await asyncio.to_thread(
+                unowned_topics,
+                contracts,
+                snapshot.all_names,
+                self.settings.plan_options.rules,
+                producers=producers,
+            )
+        except Exception:  # a report, never a reason to stop the loop
+            log.exception("cannot list unowned topics")
+            return
+        metrics.UNOWNED.set(len(found))
+        if found.names != self._unowned:
+            self._unowned = found.names
+            log.info("%s", found.summary())
 
     # -- the broker ----------------------------------------------------------------------------
 

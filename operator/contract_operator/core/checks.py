@@ -7,9 +7,9 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from contract_operator.core.naming import NamingRules, check_contract
-from contract_operator.core.problems import Problem, Severity
 from contract_operator.core.topic_settings import check_settings
 from contract_operator.core.wiring import WiringReport, check_wiring
+from contract_operator.model.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from contract_operator.model.contract import Contract

@@ -51,7 +51,11 @@ class DriftField:
 
     def __str__(self) -> str:
         text = f"{self.field} declared {self.declared}, actual {self.actual}"
-        return text + " (unsafe: keeps less data)" if self.unsafe else text
+        if not self.unsafe:
+            return text
+        return text + (
+            " (unsafe: fewer copies)" if self.field in _COPIES else " (unsafe: less data)"
+        )
 
 
 def normalize(key: str, value: object) -> str:

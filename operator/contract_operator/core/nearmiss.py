@@ -20,10 +20,11 @@ import bisect
 import difflib
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import Any, NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
@@ -61,6 +62,14 @@ _WORD_SEPARATOR = re.compile(r"[-_]")
 class NearMiss:
     name: str
     shape: Shape
+
+
+class Differing(NamedTuple):
+    """A name one segment away from a subscription's, and the two segments."""
+
+    name: str
+    ours: str
+    theirs: str
 
 
 def normal(name: str) -> str:
@@ -154,13 +163,33 @@ def shape_of(topic: str, candidate: str) -> Shape | None:
     return None
 
 
-def _blanked(segments: list[str], position: int) -> str:
-    """The key of every name equal to `segments` except, perhaps, at `position`. The position
-    prefix (digits, then the first '.') keeps keys of different positions apart."""
-    saved, segments[position] = segments[position], ""
-    key = f"{position}.{'.'.join(segments)}"
-    segments[position] = saved
-    return key
+# Most keys hold a single name: it is stored as such, since as many one-name lists would double
+# the index's memory.
+Held = str | list[str]
+
+
+def _hold(index: dict[Any, Held], key: Any, name: str) -> None:
+    held = index.setdefault(key, name)
+    if isinstance(held, list):
+        held.append(name)
+    elif held is not name:
+        index[key] = [held, name]
+
+
+def _held(held: Held | None) -> Sequence[str]:
+    if held is None:
+        return ()
+    return (held,) if isinstance(held, str) else held
+
+
+def _spans(folded: str) -> list[tuple[int, int]]:
+    """Where each '.'-separated segment of `folded` starts and ends."""
+    spans = []
+    start = 0
+    for segment in folded.split("."):
+        spans.append((start, start + len(segment)))
+        start += len(segment) + 1
+    return spans
 
 
 class NearMissIndex:
@@ -180,24 +209,30 @@ class NearMissIndex:
 
     @cached_property
     def _normals(self) -> dict[str, str]:
-        return {name: normal(name) for name in self._tier}
+        # A name already in normal form maps to itself, not to an equal copy.
+        return {name: folded if (folded := normal(name)) != name else name for name in self._tier}
 
     @cached_property
-    def _by_normal(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
+    def _by_normal(self) -> dict[str, Held]:
+        out: dict[str, Held] = {}
         for name, folded in self._normals.items():
-            out.setdefault(folded, []).append(name)
+            _hold(out, folded, name)
         return out
 
     @cached_property
-    def _by_blanked(self) -> dict[str, dict[str, list[str]]]:
-        """Blanked-segment key -> the segment found there -> names."""
-        out: dict[str, dict[str, list[str]]] = {}
+    def _by_blanked(self) -> list[dict[int, Held]]:
+        """Per segment position: the normal form with that segment cut out -> the names. Only
+        the cut's hash is kept (a hundred thousand names would otherwise hold half a million
+        key strings); a lookup checks that its names really share the rest."""
+        out: list[dict[int, Held]] = []
         for name, folded in self._normals.items():
-            segments = folded.split(".")
-            for position, segment in enumerate(segments):
-                bucket = out.setdefault(_blanked(segments, position), {})
-                bucket.setdefault(segment, []).append(name)
+            start = 0
+            for position, segment in enumerate(folded.split(".")):
+                end = start + len(segment)
+                if position == len(out):
+                    out.append({})
+                _hold(out[position], hash(folded[:start] + folded[end:]), name)
+                start = end + 1
         return out
 
     @cached_property
@@ -211,95 +246,125 @@ class NearMissIndex:
             normals.append(folded)
         return out
 
+    def _differing_at(self, folded: str, span: tuple[int, int], position: int) -> list[Differing]:
+        """Names whose normal form equals `folded` except in the segment at `position`."""
+        if position >= len(self._by_blanked):
+            return []
+        start, end = span
+        prefix, suffix = folded[:start], folded[end:]
+        held = self._by_blanked[position].get(hash(prefix + suffix))
+        own = folded[start:end]
+        out = []
+        for name in _held(held):
+            other = self._normals[name]
+            segment = other[start : len(other) - len(suffix)]
+            if (
+                segment != own
+                and "." not in segment
+                and len(other) >= len(folded) - len(own)
+                and other.startswith(prefix)
+                and other.endswith(suffix)
+            ):
+                out.append(Differing(name, own, segment))
+        return out
+
     def near_misses(self, topic: str) -> tuple[NearMiss, ...]:
         """The names `topic` was probably meant to be, the most specific shape first."""
         folded = normal(topic)
-        segments = folded.split(".")
-        exact = [n for n in self._by_normal.get(folded, ()) if n != topic]
-        one_segment: dict[Shape, list[str]] = {
-            Shape.PLURAL: [],
-            Shape.VERSION: [],
-            Shape.RENAMED_SEGMENT: [],
-        }
-        # Names equal but for one segment, by position; kept for RENAMED_SEGMENT and to tell
-        # SIMILAR apart, which needs every name the specific shapes claim.
-        buckets: list[tuple[str, dict[str, list[str]]]] = []
-        for position, segment in enumerate(segments):
-            bucket = self._by_blanked.get(_blanked(segments, position))
-            if not bucket or bucket.keys() == {segment}:  # only the topic's own spellings
-                continue
-            buckets.append((segment, bucket))
-            if _VERSION.match(segment):
-                for other, names in bucket.items():
-                    if other != segment and _VERSION.match(other):
-                        one_segment[Shape.VERSION].extend(names)
-            for other in _plural_partners(segment) & bucket.keys():
-                if segment_shape(segment, other) is Shape.PLURAL:
-                    one_segment[Shape.PLURAL].extend(bucket[other])
+        spans = _spans(folded)
+        segments = [folded[start:end] for start, end in spans]
+        by_normal = self._by_normal
+
+        def separator() -> list[str]:
+            return [n for n in _held(by_normal.get(folded)) if n != topic]
+
+        def plural() -> list[str]:
+            # Looked up, not searched: every singular or plural spelling of every word.
+            out: list[str] = []
+            for (start, end), segment in zip(spans, segments, strict=True):
+                for other in _plural_partners(segment):
+                    if segment_shape(segment, other) is Shape.PLURAL:
+                        out += _held(by_normal.get(folded[:start] + other + folded[end:]))
+            return out
+
+        differing: dict[int, list[Differing]] = {}
+
+        def at(position: int) -> list[Differing]:
+            if position not in differing:
+                differing[position] = self._differing_at(folded, spans[position], position)
+            return differing[position]
+
+        def version() -> list[str]:
+            positions = [p for p, segment in enumerate(segments) if _VERSION.match(segment)]
+            return [d.name for p in positions for d in at(p) if _VERSION.match(d.theirs)]
+
+        def renamed() -> list[str]:
+            return [
+                d.name
+                for p in range(len(segments))
+                for d in at(p)
+                if segment_shape(d.ours, d.theirs) is Shape.RENAMED_SEGMENT
+            ]
 
         # Each shape is asked only while suggestions are missing; the later ones cost more.
         found: list[NearMiss] = []
-        for shape in Shape:
+        for shape, members in (
+            (Shape.SEPARATOR, separator),
+            (Shape.PLURAL, plural),
+            (Shape.VERSION, version),
+            (Shape.RENAMED_SEGMENT, renamed),
+        ):
             wanted = MAX_SUGGESTIONS - len(found)
             if not wanted:
-                break
-            accept = None
-            if shape is Shape.SEPARATOR:
-                members = exact
-            elif shape is Shape.RENAMED_SEGMENT:
-                members = self._renamed(buckets)
-            elif shape is Shape.SIMILAR:
-                members, accept = self._similar(topic, folded, buckets, exact)
-            else:
-                members = one_segment[shape]
-            found.extend(NearMiss(n, shape) for n in self._best(topic, members, wanted, accept))
+                return tuple(found)
+            found += (NearMiss(n, shape) for n in self._best(topic, members(), wanted))
+        wanted = MAX_SUGGESTIONS - len(found)
+        if wanted:
+            # Every name a specific shape claims: the normal form's, and one segment away.
+            claimed = {topic, *_held(by_normal.get(folded))}
+            claimed.update(d.name for p in range(len(segments)) for d in at(p))
+            found += (
+                NearMiss(n, Shape.SIMILAR) for n in self._similar(topic, folded, claimed, wanted)
+            )
         return tuple(found)
 
-    @staticmethod
-    def _renamed(buckets: list[tuple[str, dict[str, list[str]]]]) -> list[str]:
-        out = []
-        for segment, bucket in buckets:
-            for other, names in bucket.items():
-                if other != segment and segment_shape(segment, other) is Shape.RENAMED_SEGMENT:
-                    out.extend(names)
-        return out
-
-    def _similar(
-        self,
-        topic: str,
-        folded: str,
-        buckets: list[tuple[str, dict[str, list[str]]]],
-        exact: list[str],
-    ) -> tuple[list[str], Callable[[str], bool]]:
-        """Names that may be within the SIMILAR cut-off and that no specific shape claims, and the
-        exact test of the cut-off. rapidfuzz bounds the ratio of every name in native code;
-        difflib confirms a name only when the ranking reaches it."""
-        claimed = {topic, *exact}
-        for segment, bucket in buckets:
-            for other, members in bucket.items():
-                if other != segment:
-                    claimed.update(members)
-        pool = []
+    def _similar(self, topic: str, folded: str, claimed: set[str], wanted: int) -> list[str]:
+        """The best names within the SIMILAR cut-off that no specific shape claims. rapidfuzz
+        bounds the ratio of every name of a plausible length in native code; difflib confirms a
+        name only when the ranking reaches it."""
+        bounds: dict[str, float] = {}  # of the normal forms' ratio
         for length, (names, normals) in self._by_length.items():
-            # ratio >= cut-off needs an Indel distance <= (1 - cut-off) * total length; one more
-            # keeps rounding on the safe side (the exact bound is checked below). Integer
-            # cut-offs keep rapidfuzz's own float rounding out of it.
-            most = int((1 - SIMILAR_CUTOFF) * (len(folded) + length)) + 1
+            total = len(folded) + length
+            # ratio >= cut-off needs an Indel distance <= (1 - cut-off) * total; one more keeps
+            # rounding on the safe side (the exact bound is checked below). An integer cut-off
+            # keeps rapidfuzz's own float rounding out of it.
+            most = int((1 - SIMILAR_CUTOFF) * total) + 1
             if abs(len(folded) - length) > most:
                 continue
-            for _, _, index in process.extract(
+            for _, distance, index in process.extract(
                 folded, normals, scorer=Indel.distance, score_cutoff=most, limit=None
             ):
-                if (
-                    names[index] not in claimed
-                    and ratio_bound(folded, normals[index]) >= SIMILAR_CUTOFF
-                ):
-                    pool.append(names[index])
+                bound = 2.0 * ((total - distance) // 2) / total if total else 1.0
+                if bound >= SIMILAR_CUTOFF and names[index] not in claimed:
+                    bounds[names[index]] = bound
+        ratios: dict[str, float] = {}  # of the normal forms, computed once
 
-        def close(name: str) -> bool:
-            return ratio(folded, self._normals[name]) >= SIMILAR_CUTOFF
+        def normal_ratio(name: str) -> float:
+            if name not in ratios:
+                ratios[name] = ratio(folded, self._normals[name])
+            return ratios[name]
 
-        return pool, close
+        def same(name: str) -> bool:  # both spelled in normal form: raw and normal ratios agree
+            return topic == folded and name == self._normals[name]
+
+        return self._best(
+            topic,
+            list(bounds),
+            wanted,
+            accept=lambda name: normal_ratio(name) >= SIMILAR_CUTOFF,
+            bound=lambda name: bounds[name] if same(name) else ratio_bound(topic, name),
+            exact=lambda name: normal_ratio(name) if same(name) else ratio(topic, name),
+        )
 
     def _best(
         self,
@@ -307,35 +372,43 @@ class NearMissIndex:
         names: list[str],
         wanted: int,
         accept: Callable[[str], bool] | None = None,
+        bound: Callable[[str], float] | None = None,
+        exact: Callable[[str], float] | None = None,
     ) -> list[str]:
         """The `wanted` best of `names` (those `accept` takes) for `topic`: preferred names
-        first, then by ratio, then by name."""
+        first, then by difflib's ratio (`exact`, bounded above by `bound`), then by name."""
+        bound = bound or (lambda name: ratio_bound(topic, name))
+        exact = exact or (lambda name: ratio(topic, name))
         ranked: list[str] = []
         for tier in (0, 1):
             members = [n for n in names if self._tier[n] == tier]
-            ranked += _top(topic, members, wanted - len(ranked), accept)
+            ranked += _top(members, wanted - len(ranked), bound, exact, accept)
             if len(ranked) == wanted:
                 break
         return ranked
 
 
 def _top(
-    topic: str, names: list[str], wanted: int, accept: Callable[[str], bool] | None = None
+    names: list[str],
+    wanted: int,
+    bound: Callable[[str], float],
+    exact: Callable[[str], float],
+    accept: Callable[[str], bool] | None = None,
 ) -> list[str]:
-    """The `wanted` names with the highest ratio to `topic` (ties by name). Names are visited by
-    their upper bound, best first, and the visit stops when no remaining bound can enter the
-    top: difflib runs on a handful of names, however many share the shape."""
+    """The `wanted` names of highest `exact` score (ties by name). Names are visited by their
+    upper `bound`, best first, and the visit stops when no remaining bound can enter the top:
+    difflib runs on a handful of names, however many share the shape."""
     if wanted <= 0 or not names:
         return []
     if len(names) <= wanted and accept is None:
         visit = [(-math.inf, n) for n in names]  # every name is in: no bound needed
     else:
-        visit = sorted((-ratio_bound(topic, n), n) for n in names)
+        visit = sorted((-bound(n), n) for n in names)
     best: list[tuple[float, str]] = []
-    for bound, name in visit:
-        if len(best) == wanted and (bound, name) > best[-1]:
+    for negated, name in visit:
+        if len(best) == wanted and (negated, name) > best[-1]:
             break
         if accept is None or accept(name):
-            bisect.insort(best, (-ratio(topic, name), name))
+            bisect.insort(best, (-exact(name), name))
             del best[wanted:]
     return [name for _, name in best]

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from ..model.problems import Problem, Severity
 from .checks import disqualified, merge_problems, per_contract
 from .drift import DriftField, drift_of, unverifiable_keys
 from .naming import NamingRules
-from .problems import Problem, Severity
 from .snapshot import BrokerSnapshot, CreateResult, TopicRequest
 from .wiring import check_wiring
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..model.problems import Severity
 from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState, TopicStatus
-from .problems import Severity
 
 READY, PROVISIONED, DRIFTED, WIRED = "Ready", "Provisioned", "Drifted", "Wired"
 CONDITION_TYPES = (READY, PROVISIONED, DRIFTED, WIRED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from contract_operator.core.problems import Problem, Severity
+from contract_operator.model.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from contract_operator.model.contract import Contract

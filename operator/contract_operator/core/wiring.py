@@ -14,7 +14,7 @@ from contract_operator.core.nearmiss import NearMiss as NearMiss
 from contract_operator.core.nearmiss import NearMissIndex
 from contract_operator.core.nearmiss import Shape as Shape
 from contract_operator.core.nearmiss import shape_of as shape_of
-from contract_operator.core.problems import Problem, Severity
+from contract_operator.model.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from contract_operator.model.contract import Contract, PublishTopic
