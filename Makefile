@@ -71,3 +71,4 @@ bench: install
 	hack/testbed.sh build
 	$(PY) hack/bench.py
 	$(PY) hack/bench_rules.py
+	$(PY) hack/bench_admission.py

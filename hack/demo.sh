@@ -20,6 +20,7 @@ KUBECTL=$VENV/bin/kubectl
 OPERATOR=$VENV/bin/contract-operator
 NS=demo
 DRIFTED_TOPIC=onex.evt.billing.invoice-issued.v1
+WEBHOOK_CONFIG=contract-operator-demo
 WAIT_SECONDS=60
 
 log() { echo "[demo] $*" >&2; }
@@ -66,11 +67,11 @@ except Exception as exc:
 PYEOF
 }
 
-free_ports() {  # two distinct free loopback ports
+free_ports() {  # three distinct free loopback ports
   "$PY" -c 'import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])'
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))'
 }
 
 # Every NodeContract in the namespace has a Ready condition for its current generation.
@@ -86,11 +87,17 @@ all_ready() {
 }
 
 start_operator() {
-  local metrics_port health_port pid
-  read -r metrics_port health_port <<< "$(free_ports)"
+  local metrics_port health_port webhook_port pid log_start
+  read -r metrics_port health_port webhook_port <<< "$(free_ports)"
+  touch "$DEMO/operator.log"
+  log_start=$(wc -l < "$DEMO/operator.log")
   log "starting the operator (namespace $NS, resync 10 s); log: $DEMO/operator.log"
+  # The admission webhook: a self-signed certificate for 127.0.0.1, and the operator writes
+  # the ValidatingWebhookConfiguration (fail-open) pointing at https://127.0.0.1:PORT.
   nohup "$OPERATOR" run --namespace "$NS" --resync-seconds 10 \
     --metrics-port "$metrics_port" --health-port "$health_port" \
+    --admission-mode deny --admission-host 127.0.0.1 --admission-addr 127.0.0.1 \
+    --admission-port "$webhook_port" --admission-webhook-config "$WEBHOOK_CONFIG" \
     >> "$DEMO/operator.log" 2>&1 < /dev/null &
   pid=$!
   echo "$pid" > "$DEMO/operator.pid"
@@ -103,6 +110,28 @@ start_operator() {
     rm -f "$DEMO/operator.pid"
     exit 1
   fi
+  for _ in $(seq 150); do
+    tail -n +"$((log_start + 1))" "$DEMO/operator.log" \
+      | grep -q "webhook configuration $WEBHOOK_CONFIG is up to date" && return 0
+    sleep 0.1
+  done
+  log "the admission webhook did not come up within 15 s (apply still works: it fails open)"
+}
+
+wait_ready() {
+  log "waiting (up to ${WAIT_SECONDS} s) for every NodeContract in $NS to be reconciled"
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  until all_ready; do
+    if ! kill -0 "$(cat "$DEMO/operator.pid")" 2>/dev/null; then
+      log "the operator has exited; its log:"; tail -n 30 "$DEMO/operator.log" >&2; exit 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "timed out; the operator's log:"; tail -n 30 "$DEMO/operator.log" >&2
+      "$KUBECTL" get nc -n "$NS" -o wide >&2 || true
+      exit 1
+    fi
+    sleep 1
+  done
 }
 
 up() {
@@ -121,26 +150,22 @@ up() {
   precreate_drifted_topic
   start_operator
 
-  log "applying examples/demo/"
-  "$KUBECTL" apply -f "$ROOT/examples/demo/" >&2
-
-  log "waiting (up to ${WAIT_SECONDS} s) for every NodeContract in $NS to be reconciled"
-  local deadline=$((SECONDS + WAIT_SECONDS))
-  until all_ready; do
-    if ! kill -0 "$(cat "$DEMO/operator.pid")" 2>/dev/null; then
-      log "the operator has exited; its log:"; tail -n 30 "$DEMO/operator.log" >&2; exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "timed out; the operator's log:"; tail -n 30 "$DEMO/operator.log" >&2
-      "$KUBECTL" get nc -n "$NS" -o wide >&2 || true
-      exit 1
-    fi
-    sleep 1
+  log "applying examples/demo/ (all but the notifier)"
+  for f in "$ROOT"/examples/demo/*.yaml; do
+    [ "$(basename "$f")" = notifier.yaml ] || "$KUBECTL" apply -f "$f" >&2
   done
+  wait_ready
+  # The notifier subscribes to routing_complete: the webhook's warning shows at apply time.
+  local notifier_out
+  notifier_out=$("$KUBECTL" apply -f "$ROOT/examples/demo/notifier.yaml" 2>&1)
+  wait_ready
 
   local env_cmd="hack/testbed.sh env"
   [ -n "${CO_TESTBED_DIR:-}" ] && env_cmd="CO_TESTBED_DIR=$CO_TESTBED_DIR hack/testbed.sh env"
 
+  echo
+  echo "\$ kubectl apply -f examples/demo/notifier.yaml     # subscribes to routing_complete"
+  echo "$notifier_out"
   echo
   echo "\$ kubectl get nc -n $NS"
   "$KUBECTL" get nc -n "$NS"
@@ -150,6 +175,10 @@ up() {
   cat <<EOF
 
 What you are looking at
+  the apply        the admission webhook (served by the operator) admitted the notifier and
+                   kubectl printed its Warning with the fix; names that can never be created
+                   are refused at apply time. It fails open: with the operator down, apply
+                   still works and the loop reports the same problems later.
   gateway, router  healthy: their topics were created from the contracts, router's
                    subscription is published by gateway. Ready=True.
   billing          drifted: $DRIFTED_TOPIC was made by hand with 2 partitions and
@@ -175,6 +204,14 @@ EOF
 
 down() {
   stop_operator
+  # The webhook configuration fails open, but a leftover one would still be called in vain.
+  local env_lines
+  if env_lines=$("$HERE/testbed.sh" env 2>/dev/null); then
+    eval "$env_lines"
+    export KUBECONFIG
+    "$KUBECTL" delete validatingwebhookconfiguration "$WEBHOOK_CONFIG" --ignore-not-found \
+      >/dev/null 2>&1 || true
+  fi
   "$HERE/testbed.sh" down
   rm -rf "$DEMO"
   log "down"

@@ -55,6 +55,15 @@ def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [d for d in docs if d["kind"] == kind]
 
 
+def operator_objects(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """Objects of a kind, less the webhook's own (tested in test_chart_admission.py)."""
+    return [
+        d
+        for d in of_kind(docs, kind)
+        if d["metadata"]["labels"].get("app.kubernetes.io/component") != "admission"
+    ]
+
+
 def deployment(docs: list[dict[str, Any]]) -> dict[str, Any]:
     (found,) = of_kind(docs, "Deployment")
     return found
@@ -174,7 +183,9 @@ def test_rbac_grants_exactly_the_verbs_the_operator_uses(
 ) -> None:
     """permissions.py lists every API call the operator makes; the chart grants that, no more."""
     needed = permissions.required(clusterwide=clusterwide, peering_on=peering)
-    scopes = grants_by_scope(render(chart, values))
+    # The webhook's own ClusterRole is checked against permissions.ADMISSION in
+    # test_chart_admission.py.
+    scopes = grants_by_scope(render(chart, {**values, "admission": {"enabled": False}}))
     assert set(scopes) == ({"*"} if clusterwide else {"team-a", "team-b"})
     for scope, grants in scopes.items():
         extra, missing = sorted(grants - needed), sorted(needed - grants)
@@ -199,8 +210,8 @@ def test_nothing_can_rewrite_a_contract_spec_or_read_secrets() -> None:
 def test_default_watches_all_namespaces_with_one_cluster_role(chart: helm.Chart) -> None:
     docs = render(chart)
     assert of_kind(docs, "Role") == [] and of_kind(docs, "RoleBinding") == []
-    (role,) = of_kind(docs, "ClusterRole")
-    (binding,) = of_kind(docs, "ClusterRoleBinding")
+    (role,) = operator_objects(docs, "ClusterRole")
+    (binding,) = operator_objects(docs, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": RELEASE, "namespace": RELEASE_NS}
@@ -212,7 +223,8 @@ def test_namespace_list_grants_a_role_in_each_namespace_and_nothing_cluster_wide
     chart: helm.Chart,
 ) -> None:
     docs = render(chart, {"namespaces": ["team-a", "team-b"]})
-    assert of_kind(docs, "ClusterRole") == [] and of_kind(docs, "ClusterRoleBinding") == []
+    assert operator_objects(docs, "ClusterRole") == []
+    assert operator_objects(docs, "ClusterRoleBinding") == []
     roles = of_kind(docs, "Role")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
     for binding in of_kind(docs, "RoleBinding"):
@@ -249,7 +261,7 @@ def test_probes_hit_liveness_and_readiness_endpoints_and_ports_are_named(
 ) -> None:
     docs = render(chart, {"health": {"port": 8181}, "metrics": {"port": 9191}})
     ports = {p["name"]: p["containerPort"] for p in container(docs)["ports"]}
-    assert ports == {"health": 8181, "metrics": 9191}
+    assert ports == {"health": 8181, "metrics": 9191, "webhook": 9443}
     probes = {p: container(docs)[p]["httpGet"] for p in ("livenessProbe", "readinessProbe")}
     assert probes == {
         "livenessProbe": {"path": "/healthz", "port": "health"},
@@ -257,7 +269,7 @@ def test_probes_hit_liveness_and_readiness_endpoints_and_ports_are_named(
     }
     assert env(docs)["CONTRACT_OPERATOR_HEALTH_PORT"]["value"] == "8181"
     assert env(docs)["CONTRACT_OPERATOR_METRICS_PORT"]["value"] == "9191"
-    (service,) = of_kind(docs, "Service")
+    (service,) = operator_objects(docs, "Service")
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
 
 
@@ -344,7 +356,7 @@ def test_service_monitor_is_rendered_only_when_enabled(chart: helm.Chart) -> Non
     assert monitor["spec"]["endpoints"] == [
         {"port": "metrics", "path": "/metrics", "interval": "30s"}
     ]
-    (service,) = of_kind(docs, "Service")
+    (service,) = operator_objects(docs, "Service")
     selected = monitor["spec"]["selector"]["matchLabels"].items()
     assert selected <= service["metadata"]["labels"].items()
 

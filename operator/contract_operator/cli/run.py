@@ -22,6 +22,11 @@ from contract_operator.cli.common import (
 )
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.controller import metrics
+from contract_operator.controller.admission import (
+    AdmissionSettingsError,
+    add_admission_options,
+    admission_settings,
+)
 from contract_operator.controller.handlers import build_registry
 from contract_operator.controller.health import Health
 from contract_operator.controller.health import serve as serve_probes
@@ -132,6 +137,7 @@ def add_parser(subparsers: Any) -> None:
     add_naming_options(parser)  # flags, env and rules file: read in cli/common.py
     parser.set_defaults(func=run)
     add_connection_options(parser)
+    add_admission_options(parser)
 
 
 def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> OperatorSettings:
@@ -166,6 +172,10 @@ def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> Operat
 
 def run(args: argparse.Namespace) -> int:
     settings = operator_settings(args)
+    try:
+        admission = admission_settings(args)
+    except AdmissionSettingsError as exc:
+        raise UsageError(str(exc)) from None
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UsageError(
             f"{ENV_LOG_LEVEL}={settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR"
@@ -205,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
     registry = build_registry(
         lambda view: Reconciler(settings, broker, kube, view, gate, health=health),
         peering_lifetime=settings.peering_lifetime_seconds,
+        admission=admission,
     )
     asyncio.run(_operate(registry, settings, identity, priority, health))
     return 0

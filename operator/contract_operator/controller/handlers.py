@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 
 from ..model.contract import GROUP, PLURAL, VERSION
+from .admission import AdmissionSettings, register_admission
 from .reconciler import Reconciler, Record, record_of
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ WATCH_BACKOFFS = (0.5, 1, 1, 1, *([2] * 300))
 def build_registry(
     make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler],
     peering_lifetime: int = 60,
+    admission: AdmissionSettings | None = None,
 ) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
@@ -85,4 +87,5 @@ def build_registry(
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
+    register_admission(registry, admission)
     return registry
