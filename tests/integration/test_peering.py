@@ -109,7 +109,15 @@ class Cluster:
             "kopf.dev", "v1", namespace, "kopfpeerings", PEERING, {"status": {identity: entry}}
         )
 
-    def apply(self, namespace: str, node: str, topic: str) -> None:
+    def apply(
+        self, namespace: str, node: str, topic: str | None = None, subscribes: str | None = None
+    ) -> None:
+        published = {
+            "name": topic,
+            "partitions": 1,
+            "replicationFactor": 1,
+            "config": {"retention.ms": WEEK},
+        }
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "NodeContract",
@@ -117,14 +125,8 @@ class Cluster:
             "spec": {
                 "node": node,
                 "eventBus": {
-                    "publishTopics": [
-                        {
-                            "name": topic,
-                            "partitions": 1,
-                            "replicationFactor": 1,
-                            "config": {"retention.ms": WEEK},
-                        }
-                    ]
+                    "publishTopics": [published] if topic else [],
+                    "subscribeTopics": [subscribes] if subscribes else [],
                 },
             },
         }
@@ -162,6 +164,15 @@ def cluster(kube: client.ApiClient, admin: AdminClient) -> Cluster:
 
 def names(prefix: str, n: int) -> list[tuple[str, str]]:
     return [(f"n{prefix}x{i}", f"onex.evt.n{prefix}x{i}.thing-happened.v1") for i in range(n)]
+
+
+def rival() -> dict[str, Any]:
+    """A live peer of higher priority than any replica can draw (at most 1,000,000)."""
+    return {
+        "priority": 10_000_000,
+        "lifetime": 3600,
+        "lastseen": dt.datetime.now(dt.UTC).isoformat(),
+    }
 
 
 def live_identities(cluster: Cluster, namespace: str) -> set[str]:
@@ -226,13 +237,7 @@ def test_a_replica_outranked_in_any_watched_namespace_writes_nothing(
     replica = replicas([namespace, second], "--peering", PEERING)
     wait_for(lambda: cluster.ready(namespace, node, topic), 60, what=f"{node} Ready")
 
-    # A live rival of higher priority than any replica can draw (at most 1,000,000).
-    rival = {
-        "priority": 10_000_000,
-        "lifetime": 3600,
-        "lastseen": dt.datetime.now(dt.UTC).isoformat(),
-    }
-    cluster.set_peer(second, "rival", rival)
+    cluster.set_peer(second, "rival", rival())
     wait_for(lambda: "Pausing operations" in replica.process.log(), 30, what="kopf's pause")
     writes = replica.status_writes()
     cluster.cut_retention(topic)
@@ -277,3 +282,28 @@ def test_standby_takes_over_a_killed_active_replica_within_the_peering_lifetime(
     print(f"\ntakeover after SIGKILL: {takeover:.1f} s (peering lifetime 15 s)")
     assert standby.status_writes() > 0 and standby.alive()
     assert f"active: {standby.identity}" in standby.process.log()
+
+
+def test_a_contract_deleted_while_standing_by_is_forgotten_on_taking_over(
+    kube: client.ApiClient, namespace: str, cluster: Cluster, replicas: Any, topic_prefix: str
+) -> None:
+    """kopf's relist on resuming never drops index entries of objects deleted while paused:
+    a deleted publisher must not keep its subscriber wired from the replica's memory."""
+    cluster.install_peering([namespace])
+    ((publisher, topic),) = names(topic_prefix, 1)
+    subscriber = f"s{topic_prefix}"
+    cluster.apply(namespace, publisher, topic)
+    cluster.apply(namespace, subscriber, subscribes=topic)
+    replica = replicas([namespace], "--peering", PEERING)
+    wait_for(lambda: cluster.condition(namespace, subscriber, "Wired") == "True", 60, what="wired")
+
+    cluster.set_peer(namespace, "rival", rival())
+    wait_for(lambda: "standing by: outranked" in replica.process.log(), 30, what="standby")
+    cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, publisher)
+    cluster.set_peer(namespace, "rival", None)  # the rival leaves: this replica takes over
+
+    wait_for(
+        lambda: cluster.condition(namespace, subscriber, "Wired") == "False",
+        30,
+        what=f"{subscriber} unwired\n{replica.process.log()[-3000:]}",
+    )
