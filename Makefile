@@ -14,6 +14,7 @@ help:
 	@echo "make lint        ruff + mypy"
 	@echo "make bench       operator benchmark (prints figures)"
 	@echo "make demo-down   stop the demo operator and the testbed"
+	@echo "make graph-picture  redraw docs/demo-graph.svg/.png from the running demo (needs Graphviz)"
 
 # Idempotent: re-installs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -48,6 +49,18 @@ demo: install
 demo-down:
 	hack/demo.sh down
 
+# The README's picture of the demo fleet. Needs `make demo` running and Graphviz (`dot`, Debian
+# package graphviz). Provisions the router's old contract first, so the topic it left behind
+# is on the broker (idempotent), then draws the cluster's NodeContracts in namespace demo.
+.PHONY: graph-picture
+graph-picture: install
+	@command -v dot >/dev/null || { echo "graph-picture needs Graphviz: apt-get install graphviz" >&2; exit 1; }
+	eval "$$(hack/testbed.sh env)" && \
+	  $(VENV)/bin/contract-operator provision docs/demo/old-router.yaml >/dev/null && \
+	  $(VENV)/bin/contract-operator graph -n demo --format dot -o docs/demo-graph.dot
+	dot -Tsvg docs/demo-graph.dot -o docs/demo-graph.svg
+	dot -Tpng -Gdpi=110 docs/demo-graph.dot -o docs/demo-graph.png
+
 testbed-up: install
 	@hack/testbed.sh up
 
@@ -57,3 +70,4 @@ testbed-down:
 bench: install
 	hack/testbed.sh build
 	$(PY) hack/bench.py
+	$(PY) hack/bench_rules.py

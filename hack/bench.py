@@ -52,7 +52,11 @@ GROUP, VERSION, PLURAL = "eventbus.dev", "v1alpha1", "nodecontracts"
 
 POLL_SECONDS = 0.5  # one LIST of the namespace per poll; not counted in the operator's figures
 APPLY_THREADS = 8
-DEFAULT_RUNS = "100x10,1000x10"
+DEFAULT_RUNS = "1000x10"
+# The scenarios `make bench` runs after DEFAULT_RUNS (unless --runs/--contracts are given).
+BROKEN_WIRES = 100
+PRELOADED_TOPICS = 20_000
+SCENARIOS = (("idle-resync", 10_000, 1, 30.0), ("broken-fleet", 2_000, 1, 300.0))
 
 
 class BenchError(Exception):
@@ -124,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep operator logs here (default: a temporary dir, kept only on failure)",
     )
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        dest="scenarios",
+        choices=[name for name, *_ in SCENARIOS],
+        help="run this fixed scenario (repeatable); all of them run by default when no size "
+        "is given, none when --runs/--contracts/--topics are",
+    )
     return parser
 
 
@@ -274,8 +286,11 @@ def free_port() -> int:
 class Operator:
     """`contract-operator run` as a subprocess, watching one namespace."""
 
-    def __init__(self, testbed: Testbed, namespace: str, log_path: Path) -> None:
+    def __init__(
+        self, testbed: Testbed, namespace: str, log_path: Path, resync: float = 300
+    ) -> None:
         self.metrics_port = free_port()
+        self.health_port = free_port()
         self.log_path = log_path
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         env = {
@@ -292,11 +307,11 @@ class Operator:
                 "--namespace",
                 namespace,
                 "--resync-seconds",
-                "300",
+                f"{resync:g}",
                 "--metrics-port",
                 str(self.metrics_port),
                 "--health-port",
-                "0",
+                str(self.health_port),
             ],
             env=env,
             stdout=self._log,
@@ -351,6 +366,11 @@ class Operator:
             f"within {timeout:g} s (last: {last})"
         )
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the operator process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def memory(self) -> tuple[float, float]:
         """(VmRSS, VmHWM) in MiB."""
         fields = {}
@@ -388,6 +408,34 @@ def admin_requests(m: dict[str, float], operation: str) -> int:
     return int(m.get(f'contract_operator_admin_requests_total{{operation="{operation}"}}', 0))
 
 
+class HealthWatch:
+    """Polls the operator's /healthz every 0.2 s in a thread; keeps the worst latency, so a
+    loop that blocks the event loop (and would fail a liveness probe) shows in the table."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/healthz"
+        self.worst = 0.0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="healthz", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            started = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as response:
+                    response.read()
+            except OSError:
+                self.failures += 1
+            self.worst = max(self.worst, time.monotonic() - started)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join(15)
+        return self.worst
+
+
 # --------------------------------------------------------------------------- one size
 
 
@@ -409,10 +457,20 @@ class Result:
     rss_mb: float
     peak_rss_mb: float
     topics_ok: int
+    healthz_worst_s: float = 0.0
+    cpu_s: float = 0.0
+    scenario: str = ""
+    resync_requests: str = ""  # an idle resync: admin requests, status writes, CPU seconds
+
+    @property
+    def after_apply_s(self) -> float:
+        """All Ready (or every status written) this long after the last create returned."""
+        return max(0.0, self.ready_s - self.apply_s)
 
     @property
     def size(self) -> str:
-        return f"{self.contracts}×{self.topics}"  # noqa: RUF001
+        label = f"{self.contracts}×{self.topics}"  # noqa: RUF001
+        return f"{label} {self.scenario}" if self.scenario else label
 
 
 def wait_until(
@@ -506,9 +564,63 @@ def verify_topics(bootstrap: str, names: dict[str, int]) -> tuple[int, list[str]
     return ok, wrong
 
 
+def broken_fleet(namespace: str, run_id: str, n: int, broken: int) -> list[dict[str, Any]]:
+    """n contracts publishing one topic each; `broken` of them subscribe to a near miss of
+    another contract's topic: '_' for '-' in the producer (half of them) or .v2 for .v1."""
+    bodies = [manifest(namespace, f"b{run_id}-{i}", 1, 2) for i in range(n)]
+    for i in range(broken):
+        target = bodies[(i * (n // broken) + 1) % n]["spec"]["eventBus"]["publishTopics"][0]
+        name = target["name"]
+        miss = name.replace(f"b{run_id}-", f"b{run_id}_") if i % 2 else name[:-1] + "2"
+        bodies[i * (n // broken)]["spec"]["eventBus"]["subscribeTopics"] = [miss]
+    return bodies
+
+
+def preload_topics(bootstrap: str, run_id: str, count: int) -> None:
+    """`count` topics that match the naming pattern but belong to no contract in the run."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False})
+    names = [f"onex.evt.x{run_id}-{i}.other-thing.v1" for i in range(count)]
+    for start in range(0, count, 5000):
+        futures = admin.create_topics(
+            [NewTopic(n, 1, 1) for n in names[start : start + 5000]], request_timeout=120
+        )
+        for future in futures.values():
+            future.result(timeout=120)
+
+
+def count_settled(api_client: Any, namespace: str, broken: set[str]) -> tuple[int, int]:
+    """(contracts with a Ready condition, broken ones whose Wired=False names a suggestion)."""
+    from kubernetes import client
+
+    items = client.CustomObjectsApi(api_client).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, _request_timeout=60
+    )["items"]
+    settled = suggested = 0
+    for item in items:
+        conditions = {c["type"]: c for c in (item.get("status") or {}).get("conditions") or []}
+        if "Ready" in conditions:
+            settled += 1
+        wired = conditions.get("Wired", {})
+        if item["metadata"]["name"] in broken and "did you mean" in wired.get("message", ""):
+            suggested += 1
+    return settled, suggested
+
+
 def run_size(
-    args: argparse.Namespace, testbed: Testbed, api_client: Any, log_dir: Path, n: int, m: int
+    args: argparse.Namespace,
+    testbed: Testbed,
+    api_client: Any,
+    log_dir: Path,
+    n: int,
+    m: int,
+    *,
+    scenario: str = "",
+    resync: float = 300,
 ) -> Result:
+    """One scenario: "" (n x m, all Ready), "idle-resync" (then one timer resync with nothing
+    changed), "broken-fleet" (n x 1 with broken wires beside 20,000 unowned topics)."""
     from kubernetes import client
 
     timeout = timeout_for(args, n, m)
@@ -517,20 +629,34 @@ def run_size(
     client.CoreV1Api(api_client).create_namespace(
         client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
     )
-    nodes = [f"b{run_id}-{i}" for i in range(n)]
-    bodies = [manifest(namespace, node, m, args.partitions) for node in nodes]
+    broken: set[str] = set()
+    if scenario == "broken-fleet":
+        bodies = broken_fleet(namespace, run_id, n, BROKEN_WIRES)
+        broken = {
+            b["metadata"]["name"] for b in bodies if b["spec"]["eventBus"].get("subscribeTopics")
+        }
+        log(f"{n}x{m} {scenario}: creating {PRELOADED_TOPICS} unowned topics on the broker")
+        preload_topics(testbed.bootstrap, run_id, PRELOADED_TOPICS)
+    else:
+        bodies = [manifest(namespace, f"b{run_id}-{i}", m, args.partitions) for i in range(n)]
     expected = {
-        t["name"]: args.partitions for b in bodies for t in b["spec"]["eventBus"]["publishTopics"]
+        t["name"]: t["partitions"] for b in bodies for t in b["spec"]["eventBus"]["publishTopics"]
     }
-    log(f"{n}x{m}: namespace {namespace}, {len(expected)} topics, timeout {timeout:g} s per wait")
+    log(f"{n}x{m} {scenario}: namespace {namespace}, {len(expected)} topics, timeout {timeout:g} s")
 
-    operator = Operator(testbed, namespace, log_dir / f"operator-{n}x{m}-{run_id}.log")
+    operator = Operator(
+        testbed, namespace, log_dir / f"operator-{n}x{m}-{run_id}.log", resync=resync
+    )
+    watch: HealthWatch | None = None
     try:
         operator.wait_up(60)
         time.sleep(1.0)  # let kopf finish its (empty) initial listing and open the watch
         before = operator.metrics()
+        cpu_before = operator.cpu_seconds()
+        watch = HealthWatch(operator.health_port)
 
-        # Phase 1: apply everything, poll until every contract is Ready.
+        # Phase 1: apply everything, poll until every contract is Ready (or, for the broken
+        # fleet, until every contract has a status and every broken wire its suggestion).
         applied: dict[str, Any] = {}
 
         def apply() -> None:
@@ -539,31 +665,36 @@ def run_size(
         started = time.monotonic()
         applier = threading.Thread(target=apply, name="apply", daemon=True)
         applier.start()
-        seen = {"ready": 0}
+        seen = {"ready": 0, "suggested": 0}
 
-        def all_ready() -> bool:
+        def done() -> bool:
             if not applier.is_alive() and applied.get("errors"):
                 errs = applied["errors"]
                 raise BenchError(f"{len(errs)} creates failed, first: {errs[0]}")
+            if broken:
+                seen["ready"], seen["suggested"] = count_settled(api_client, namespace, broken)
+                return seen["ready"] >= n and seen["suggested"] >= len(broken)
             seen["ready"] = count_ready(api_client, namespace)
             return seen["ready"] >= n
 
+        what = "a status with every broken wire suggested" if broken else "Ready=True"
         wait_until(
-            f"all {n} NodeContracts to be Ready=True",
-            all_ready,
+            f"all {n} NodeContracts to have {what}",
+            done,
             timeout,
             operator,
-            last=lambda: f"{seen['ready']}/{n} Ready",
+            last=lambda: f"{seen['ready']}/{n} done, {seen['suggested']} suggestions",
         )
         ready_s = time.monotonic() - started
         applier.join(timeout)
         if applier.is_alive() or "seconds" not in applied:
             raise BenchError(f"the creates did not finish within {timeout:g} s")
-        log(f"{n}x{m}: applied in {applied['seconds']:.2f} s, all Ready after {ready_s:.2f} s")
+        log(f"{n}x{m}: applied in {applied['seconds']:.2f} s, all done after {ready_s:.2f} s")
 
         after, changed_at = settle(operator, timeout)
         settled_s = changed_at - started
         rss, peak = operator.memory()
+        cpu = operator.cpu_seconds() - cpu_before
         ok, wrong = verify_topics(testbed.bootstrap, expected)
         if wrong:
             raise BenchError(
@@ -576,6 +707,27 @@ def run_size(
         time.sleep(args.idle_seconds)
         operator.check_alive()
         idle_to = operator.metrics()
+
+        resync_figures = ""
+        if scenario == "idle-resync":
+            # Phase 3: one timer-driven resync with nothing changed: its full cost.
+            mark, cpu_mark = operator.metrics(), operator.cpu_seconds()
+            wait_until(
+                "the next timer resync",
+                lambda: cycles(operator.metrics()) > cycles(mark),
+                resync * 2 + 60,
+                operator,
+            )
+            end, cpu_end = operator.metrics(), operator.cpu_seconds()
+            requests = sum(
+                admin_requests(end, op) - admin_requests(mark, op)
+                for op in ("metadata", "describe_configs", "create_topics")
+            )
+            resync_figures = (
+                f"{requests} req, {status_writes(end) - status_writes(mark)} writes, "
+                f"{cpu_end - cpu_mark:.2f} s CPU"
+            )
+            log(f"{n}x{m}: idle resync: {resync_figures}")
 
         def delta(fn: Callable[[dict[str, float]], Any]) -> Any:
             return fn(after) - fn(before)
@@ -597,6 +749,10 @@ def run_size(
             rss_mb=rss,
             peak_rss_mb=peak,
             topics_ok=ok,
+            healthz_worst_s=watch.stop(),
+            cpu_s=cpu,
+            scenario=scenario,
+            resync_requests=resync_figures,
         )
         log(f"{n}x{m}: {result}")
         return result
@@ -605,6 +761,8 @@ def run_size(
             f"{n}x{m}: {exc}\n  operator log {operator.log_path} (tail):\n{operator.tail()}"
         ) from None
     finally:
+        if watch is not None:
+            watch.stop()
         operator.stop()
 
 
@@ -614,6 +772,7 @@ COLUMNS = (
     ("contracts×topics", lambda r: r.size),  # noqa: RUF001
     ("apply_s", lambda r: f"{r.apply_s:.2f}"),
     ("all_ready_s", lambda r: f"{r.ready_s:.2f}"),
+    ("after_last_apply_s", lambda r: f"{r.after_apply_s:.2f}"),
     ("settled_s", lambda r: f"{r.settled_s:.2f}"),
     (
         "admin_requests (metadata/describe_configs/create_topics)",
@@ -628,6 +787,9 @@ COLUMNS = (
     ("topics_ok", lambda r: f"{r.topics_ok}/{r.contracts * r.topics}"),
     ("rss_mb", lambda r: f"{r.rss_mb:.0f}"),
     ("peak_rss_mb", lambda r: f"{r.peak_rss_mb:.0f}"),
+    ("cpu_s", lambda r: f"{r.cpu_s:.1f}"),
+    ("worst_healthz_s", lambda r: f"{r.healthz_worst_s:.3f}"),
+    ("idle_resync", lambda r: r.resync_requests or "-"),
 )
 
 
@@ -683,8 +845,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         testbed = Testbed(args.testbed_dir)
         api_client = kube_client(testbed.kubeconfig)
         install_crd(api_client)
-        for n, m in sizes:
+        sized = bool(args.runs or args.contracts or args.topics)
+        for n, m in sizes if sized or not args.scenarios else []:
             results.append(run_size(args, testbed, api_client, log_dir, n, m))
+        chosen = args.scenarios or ([] if sized else [name for name, *_ in SCENARIOS])
+        for scenario, n, m, resync in SCENARIOS:
+            if scenario in chosen:
+                results.append(
+                    run_size(
+                        args, testbed, api_client, log_dir, n, m, scenario=scenario, resync=resync
+                    )
+                )
     except BenchError as exc:
         failed = True
         print(f"hack/bench.py: FAILED: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from contract_operator.model import limits
 from contract_operator.model.contract import Contract, ContractError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +76,13 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "duplicate subscribe": sub("a", "a"),
     "too many subscriptions": sub(*[f"t{i}" for i in range(1001)]),
+    "most partitions": pub(partitions=limits.MAX_PARTITIONS),
+    "partitions above the client's limit": pub(partitions=limits.MAX_PARTITIONS + 1),
+    "a billion partitions": pub(partitions=1_000_000_000),
+    "largest replication factor": pub(replicationFactor=limits.MAX_REPLICATION_FACTOR),
+    "replication factor above the limit": pub(replicationFactor=limits.MAX_REPLICATION_FACTOR + 1),
+    "longest config value": pub(config={"a": "x" * limits.MAX_CONFIG_VALUE_LENGTH}),
+    "config value too long": pub(config={"a": "x" * (limits.MAX_CONFIG_VALUE_LENGTH + 1)}),
 }
 
 
@@ -86,7 +94,7 @@ def test_apiserver_and_model_agree(
     assert (admit(kube, namespace, obj) is not None) == model_accepts(obj)
 
 
-def test_defaults_are_applied_and_unknown_fields_pruned(
+def test_omitted_settings_stay_omitted_and_unknown_fields_pruned(
     kube: client.ApiClient, nodecontract_crd: dict[str, Any], namespace: str
 ) -> None:
     spec = {
@@ -95,9 +103,8 @@ def test_defaults_are_applied_and_unknown_fields_pruned(
     }
     stored = admit(kube, namespace, body("defaults", spec))
     assert stored is not None
-    assert stored["spec"]["eventBus"]["publishTopics"] == [
-        {"name": TOPIC, "partitions": 1, "replicationFactor": 1}
-    ]
+    # No defaults: omitted partitions / replication factor mean the cluster's default.
+    assert stored["spec"]["eventBus"]["publishTopics"] == [{"name": TOPIC}]
 
 
 def test_example_manifests_are_admitted(

@@ -123,17 +123,17 @@ def test_preexisting_drifted_topic_is_reported_and_left_unchanged(
     )
 
     drifted = ncs.wait_condition("orders", "Drifted", "True")
-    assert drifted["reason"] == "TopicDrift"
+    assert drifted["reason"] == "UnsafeDrift"  # the retention cut loses data
     assert ncs.condition("orders", "Ready")["status"] == "False"
     (entry,) = ncs.get("orders")["status"]["topics"]
     assert entry["state"] == "Drifted"
-    assert {(d["field"], d["declared"], d["actual"]) for d in entry["drift"]} == {
-        ("partitions", "6", "2"),
-        ("retention.ms", "604800000", "3600000"),
+    assert {(d["field"], d["declared"], d["actual"], d.get("unsafe")) for d in entry["drift"]} == {
+        ("partitions", "6", "2", None),
+        ("retention.ms", "604800000", "3600000", True),
     }
     time.sleep(2.5)  # a couple of resync cycles
     assert _describe(admin, topic) == before
-    assert any(reason == "DriftDetected" for reason, _ in ncs.events("orders"))
+    assert any(reason == "UnsafeDrift" for reason, _ in ncs.events("orders"))
 
 
 def test_topic_deleted_on_the_broker_is_recreated_by_the_timer(
@@ -228,11 +228,15 @@ def test_restarted_operator_does_no_duplicate_work_and_keeps_statuses(
     node, topic = _names(topic_prefix)
     ncs.apply(_nc("orders", node, [{"name": topic}]))
     ncs.wait_condition("orders", "Ready", "True")
-    # Let the "Created" state settle into "Present" before comparing.
+    # Let the "Created" state settle into "Present", with the cluster's default partitions
+    # learnt from the next describe, before comparing.
     wait_for(
-        lambda: ncs.get("orders")["status"]["topics"][0]["state"] == "Present",
+        lambda: (
+            ncs.get("orders")["status"]["topics"][0].items()
+            >= {"state": "Present", "partitions": 1}.items()
+        ),
         15,
-        what="topic Present",
+        what="topic Present with its actual partitions",
     )
     settled = ncs.get("orders")
     first.stop()
@@ -258,10 +262,11 @@ def test_status_is_not_rewritten_when_nothing_changed(
     ncs.apply(_nc("orders", node, [{"name": topic}]))
     wait_for(
         lambda: (
-            ncs.get("orders").get("status", {}).get("topics", [{}])[0].get("state") == "Present"
+            ncs.get("orders").get("status", {}).get("topics", [{}])[0].items()
+            >= {"state": "Present", "partitions": 1}.items()
         ),
         15,
-        what="topic Present",
+        what="topic Present with its actual partitions",
     )
     version = ncs.get("orders")["metadata"]["resourceVersion"]
     time.sleep(4)  # four resync cycles at 1 s
@@ -366,3 +371,27 @@ def _try(fn) -> bool:  # type: ignore[no-untyped-def]
         return True
     except client.ApiException as exc:
         return exc.status == 409
+
+
+def test_unowned_topics_are_counted_and_logged_once(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    from .conftest import free_port
+    from .test_faults import _metric
+
+    node, topic = _names(topic_prefix)
+    left_behind = f"onex.evt.{node}.order-created.v1"  # the old name after a rename
+    for future in admin.create_topics([NewTopic(left_behind, 1, 1)]).values():
+        future.result(timeout=10)
+    metrics = free_port()
+    op = start_operator(namespace, "--metrics-port", str(metrics))
+    ncs = NodeContracts(kube, namespace)
+    ncs.apply(_nc("orders", node, [{"name": topic}]))
+    ncs.wait_condition("orders", "Ready", "True")
+    wait_for(
+        lambda: _metric(metrics, "contract_operator_unowned_topics") == 1,
+        15,
+        what="one unowned topic in the gauge",
+    )
+    time.sleep(3)  # several resyncs: the unchanged set is not logged again
+    assert op.log().count(left_behind) == 1

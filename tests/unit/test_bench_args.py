@@ -29,8 +29,19 @@ def sizes(bench: ModuleType, *argv: str) -> list[tuple[int, int]]:
     return bench.sizes_of(bench.build_parser().parse_args(list(argv)))  # type: ignore[no-any-return]
 
 
-def test_default_runs_both_sizes(bench: ModuleType) -> None:
-    assert sizes(bench) == [(100, 10), (1000, 10)]
+def test_default_run_is_1000x10_then_the_fixed_scenarios(bench: ModuleType) -> None:
+    assert sizes(bench) == [(1000, 10)]
+    assert [s[:3] for s in bench.SCENARIOS] == [
+        ("idle-resync", 10_000, 1),
+        ("broken-fleet", 2_000, 1),
+    ]
+
+
+def test_broken_fleet_subscribes_to_near_misses_of_published_names(bench: ModuleType) -> None:
+    bodies = bench.broken_fleet("ns", "r1", 200, 10)
+    published = {b["spec"]["eventBus"]["publishTopics"][0]["name"] for b in bodies}
+    subscribed = [s for b in bodies for s in b["spec"]["eventBus"].get("subscribeTopics", [])]
+    assert len(subscribed) == 10 and not set(subscribed) & published
 
 
 def test_contracts_and_topics_select_one_size(bench: ModuleType) -> None:

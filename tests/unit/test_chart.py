@@ -244,16 +244,28 @@ def test_pod_runs_as_non_root_on_a_read_only_root_without_capabilities(chart: he
     assert container(docs)["resources"]["limits"]["memory"]
 
 
-def test_probes_hit_kopf_health_endpoint_and_metrics_port_is_named(chart: helm.Chart) -> None:
+def test_probes_hit_liveness_and_readiness_endpoints_and_ports_are_named(
+    chart: helm.Chart,
+) -> None:
     docs = render(chart, {"health": {"port": 8181}, "metrics": {"port": 9191}})
     ports = {p["name"]: p["containerPort"] for p in container(docs)["ports"]}
     assert ports == {"health": 8181, "metrics": 9191}
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert container(docs)[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
+    probes = {p: container(docs)[p]["httpGet"] for p in ("livenessProbe", "readinessProbe")}
+    assert probes == {
+        "livenessProbe": {"path": "/healthz", "port": "health"},
+        "readinessProbe": {"path": "/readyz", "port": "health"},
+    }
     assert env(docs)["CONTRACT_OPERATOR_HEALTH_PORT"]["value"] == "8181"
     assert env(docs)["CONTRACT_OPERATOR_METRICS_PORT"]["value"] == "9191"
     (service,) = of_kind(docs, "Service")
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
+
+
+def test_stall_and_grace_reach_the_operator(chart: helm.Chart) -> None:
+    assert "CONTRACT_OPERATOR_STALL_SECONDS" not in env(render(chart))
+    docs = render(chart, {"stallSeconds": 400, "brokerGraceSeconds": 0})
+    assert env(docs)["CONTRACT_OPERATOR_STALL_SECONDS"]["value"] == "400"
+    assert env(docs)["CONTRACT_OPERATOR_BROKER_GRACE_SECONDS"]["value"] == "0"
 
 
 def test_image_defaults_to_the_chart_app_version(chart: helm.Chart) -> None:

@@ -11,11 +11,19 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 
+from contract_operator.adapters.broker import new_topic
+from contract_operator.core.snapshot import TopicRequest
 from contract_operator.model import contract as model
+from contract_operator.model import limits
 from contract_operator.model.contract import Contract, ContractError
+
+from .client import client_library
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / "crds" / "nodecontract.yaml").read_text())
+CHART_CRD = yaml.safe_load(
+    (ROOT / "helm" / "contract-operator" / "crds" / "nodecontract.yaml").read_text()
+)
 (VERSION,) = CRD["spec"]["versions"]
 SCHEMA = VERSION["schema"]["openAPIV3Schema"]
 SPEC = SCHEMA["properties"]["spec"]
@@ -39,26 +47,98 @@ def test_crd_names_and_version_are_the_public_ones() -> None:
     assert VERSION["served"] and VERSION["storage"] and VERSION["subresources"] == {"status": {}}
 
 
+def _spec_schema(crd: dict[str, Any]) -> dict[str, Any]:
+    (version,) = crd["spec"]["versions"]
+    return version["schema"]["openAPIV3Schema"]["properties"]["spec"]  # type: ignore[no-any-return]
+
+
+def _limits_in(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every limit the CRD schema carries, by the name of the model constant it must equal."""
+    bus = spec["properties"]["eventBus"]["properties"]
+    topic = bus["publishTopics"]["items"]["properties"]
+    return {
+        "TOPIC_NAME_MAX_LENGTH": topic["name"]["maxLength"],
+        "SUBSCRIBED_NAME_MAX_LENGTH": bus["subscribeTopics"]["items"]["maxLength"],
+        "NODE_MAX_LENGTH": spec["properties"]["node"]["maxLength"],
+        "MIN_PARTITIONS": topic["partitions"]["minimum"],
+        "MAX_PARTITIONS": topic["partitions"]["maximum"],
+        "MIN_REPLICATION_FACTOR": topic["replicationFactor"]["minimum"],
+        "MAX_REPLICATION_FACTOR": topic["replicationFactor"]["maximum"],
+        "MAX_CONFIG_ENTRIES": topic["config"]["maxProperties"],
+        "MAX_CONFIG_VALUE_LENGTH": topic["config"]["additionalProperties"]["maxLength"],
+        "MAX_PUBLISH_TOPICS": bus["publishTopics"]["maxItems"],
+        "MAX_SUBSCRIBE_TOPICS": bus["subscribeTopics"]["maxItems"],
+    }
+
+
+MODEL_LIMITS = {
+    **{name: getattr(limits, name) for name in dir(limits) if name.isupper() and "_" in name},
+    "SUBSCRIBED_NAME_MAX_LENGTH": limits.TOPIC_NAME_MAX_LENGTH,
+}
+
+
+@pytest.mark.parametrize("crd", [CRD, CHART_CRD], ids=["crds", "chart"])
+def test_crd_limits_equal_the_model_limits(crd: dict[str, Any]) -> None:
+    found = _limits_in(_spec_schema(crd))
+    assert found == {name: MODEL_LIMITS[name] for name in found}
+
+
+def client_builds(request: TopicRequest) -> None:
+    """Hand the create request to the client library, which checks ranges before sending
+    (NewTopic itself accepts anything): raises ValueError for a value it refuses."""
+    client_library().create_topics([new_topic(request)], request_timeout=0.1, operation_timeout=0)
+
+
+def test_the_model_enforces_each_limit_it_shares_with_the_crd() -> None:
+    topic = {"name": "a"}
+    for field, good, bad, limit in (
+        ("partitions", limits.MAX_PARTITIONS, limits.MAX_PARTITIONS + 1, limits.MAX_PARTITIONS),
+        (
+            "replicationFactor",
+            limits.MAX_REPLICATION_FACTOR,
+            limits.MAX_REPLICATION_FACTOR + 1,
+            limits.MAX_REPLICATION_FACTOR,
+        ),
+        (
+            "config",
+            {"a": "x" * limits.MAX_CONFIG_VALUE_LENGTH},
+            {"a": "x" * (limits.MAX_CONFIG_VALUE_LENGTH + 1)},
+            limits.MAX_CONFIG_VALUE_LENGTH,
+        ),
+    ):
+        assert model_accepts(pub(**{field: good}))
+        with pytest.raises(ContractError) as info:
+            Contract.from_manifest(
+                {"node": "a", "eventBus": {"publishTopics": [topic | {field: bad}]}}, "t"
+            )
+        # The message names the limit and why it exists.
+        assert f"most {limit}" in str(info.value) or f"to {limit}" in str(info.value)
+
+
+def test_the_client_library_accepts_every_admitted_partition_count_and_factor() -> None:
+    for partitions in (limits.MIN_PARTITIONS, limits.MAX_PARTITIONS, None):
+        for factor in (limits.MIN_REPLICATION_FACTOR, limits.MAX_REPLICATION_FACTOR, None):
+            client_builds(TopicRequest("a", partitions, factor, {"a": "x" * 4096}))
+    with pytest.raises(ValueError, match="100000"):
+        client_builds(TopicRequest("a", limits.MAX_PARTITIONS + 1, None))
+
+
 def test_model_constants_equal_the_crd_values() -> None:
     name = TOPIC["properties"]["name"]
     assert name["pattern"] == model.TOPIC_NAME_PATTERN
     assert SUBSCRIBE["items"]["pattern"] == model.TOPIC_NAME_PATTERN
-    assert name["maxLength"] == SUBSCRIBE["items"]["maxLength"] == model.TOPIC_NAME_MAX_LENGTH
     assert SPEC["properties"]["node"]["pattern"] == model.NODE_PATTERN
-    assert SPEC["properties"]["node"]["maxLength"] == model.NODE_MAX_LENGTH
-    assert TOPIC["properties"]["partitions"]["minimum"] == model.MIN_PARTITIONS
-    assert TOPIC["properties"]["replicationFactor"]["minimum"] == model.MIN_REPLICATION_FACTOR
-    assert PUBLISH["maxItems"] == model.MAX_PUBLISH_TOPICS
-    assert SUBSCRIBE["maxItems"] == model.MAX_SUBSCRIBE_TOPICS
-    assert TOPIC["properties"]["config"]["maxProperties"] == model.MAX_CONFIG_ENTRIES
     assert set(SPEC["required"]) == {"node", "eventBus"}
     assert TOPIC["required"] == ["name"]
 
 
-def test_defaults_agree() -> None:
+def test_no_defaults_omitted_means_the_cluster_default() -> None:
+    # A default here would create unreplicated topics on a three-broker cluster and report
+    # drift forever where the cluster raises the factor: neither the CRD nor the model has one.
     topic = model.PublishTopic.model_validate({"name": "a"})
-    assert TOPIC["properties"]["partitions"]["default"] == topic.partitions
-    assert TOPIC["properties"]["replicationFactor"]["default"] == topic.replication_factor
+    assert "default" not in TOPIC["properties"]["partitions"]
+    assert "default" not in TOPIC["properties"]["replicationFactor"]
+    assert (topic.partitions, topic.replication_factor) == (None, None)
 
 
 def test_list_semantics_reject_duplicates_at_admission() -> None:
@@ -154,9 +234,14 @@ GOOD = {
     "mixed case legacy name": sub("Legacy_Topic-1"),
     "null list": bus(subscribeTopics=None),
     "null partitions": pub(partitions=None),
-    "max subscriptions": sub(*[f"t{i}" for i in range(model.MAX_SUBSCRIBE_TOPICS)]),
-    "max config": pub(config={f"k{i}": "v" for i in range(model.MAX_CONFIG_ENTRIES)}),
+    "max subscriptions": sub(*[f"t{i}" for i in range(limits.MAX_SUBSCRIBE_TOPICS)]),
+    "max config": pub(config={f"k{i}": "v" for i in range(limits.MAX_CONFIG_ENTRIES)}),
     "63 char node": {"node": "a" * 63, "eventBus": {}},
+    "max partitions": pub(partitions=limits.MAX_PARTITIONS),
+    "max replication factor": pub(replicationFactor=limits.MAX_REPLICATION_FACTOR),
+    "longest config value": pub(config={"a": "x" * limits.MAX_CONFIG_VALUE_LENGTH}),
+    "large integer config value": pub(config={"retention.bytes": 2**62}),
+    "omitted partitions": pub(),
 }
 
 BAD = {
@@ -174,6 +259,11 @@ BAD = {
     "250 chars": sub("a" * 250),
     "zero partitions": pub(partitions=0),
     "zero replication factor": pub(replicationFactor=0),
+    "partitions above the client's limit": pub(partitions=limits.MAX_PARTITIONS + 1),
+    "partitions of a billion": pub(partitions=1_000_000_000),
+    "replication factor above the limit": pub(replicationFactor=limits.MAX_REPLICATION_FACTOR + 1),
+    "broker default spelled -1": pub(partitions=-1),
+    "config value too long": pub(config={"a": "x" * (limits.MAX_CONFIG_VALUE_LENGTH + 1)}),
     "string partitions": pub(partitions="6"),
     "boolean partitions": pub(partitions=True),
     "float partitions": pub(partitions=1.5),
@@ -181,13 +271,13 @@ BAD = {
     "list config value": pub(config={"a": ["b"]}),
     "config is a list": pub(config=["retention.ms"]),
     "too many config entries": pub(
-        config={f"k{i}": "v" for i in range(model.MAX_CONFIG_ENTRIES + 1)}
+        config={f"k{i}": "v" for i in range(limits.MAX_CONFIG_ENTRIES + 1)}
     ),
     "duplicate publish": bus(publishTopics=[{"name": "a"}, {"name": "a", "partitions": 2}]),
     "duplicate subscribe": sub("a", "a"),
-    "too many subscriptions": sub(*[f"t{i}" for i in range(model.MAX_SUBSCRIBE_TOPICS + 1)]),
+    "too many subscriptions": sub(*[f"t{i}" for i in range(limits.MAX_SUBSCRIBE_TOPICS + 1)]),
     "too many publications": bus(
-        publishTopics=[{"name": f"t{i}"} for i in range(model.MAX_PUBLISH_TOPICS + 1)]
+        publishTopics=[{"name": f"t{i}"} for i in range(limits.MAX_PUBLISH_TOPICS + 1)]
     ),
     "subscription is a number": sub(42),
     "subscribeTopics is a string": bus(subscribeTopics="a"),

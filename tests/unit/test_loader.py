@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from contract_operator.core.problems import Severity
+from contract_operator.model.limits import MAX_FILE_BYTES, MAX_PUBLISH_TOPICS
 from contract_operator.model.loader import load_objects, load_paths
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,3 +173,76 @@ def test_the_clean_examples_load_without_problems() -> None:
 def test_recursive_alias_is_refused(tmp_path: Path) -> None:
     (problem,) = load_paths([write(tmp_path / "loop.yaml", "node: &n [*n]\n")]).problems
     assert problem.code == "yaml-syntax"
+
+
+def test_duplicate_keys_on_one_line_are_rejected(tmp_path: Path) -> None:
+    (problem,) = load_paths([write(tmp_path / "a.yaml", "{node: router, node: evil}\n")]).problems
+    assert problem.code == "duplicate-key"
+    assert "'node'" in problem.message and "column" in problem.message
+
+
+def test_duplicate_keys_deep_inside_a_document_are_rejected(tmp_path: Path) -> None:
+    text = (
+        "node: router\nevent_bus:\n  publish_topics:\n"
+        "    - {name: onex.evt.router.a.v1, partitions: 3, partitions: 1}\n"
+    )
+    (problem,) = load_paths([write(tmp_path / "a.yaml", text)]).problems
+    assert problem.code == "duplicate-key" and "'partitions'" in problem.message
+
+
+def test_a_merge_may_override_a_merged_key_but_not_repeat_its_own(tmp_path: Path) -> None:
+    ok = (
+        "base: &b {x: 1, y: 2}\nnode: router\nevent_bus: {}\n"
+        "c: &c {<<: *b, x: 3}\nd: {<<: *c, y: 4}\n"
+    )
+    assert codes(load_paths([write(tmp_path / "ok.yaml", ok)])) == [("error", "unknown-field")] * 3
+    bad = "base: &b {x: 1}\nnode: router\nevent_bus: {}\nc: {<<: *b, y: 3, y: 4}\n"
+    assert codes(load_paths([write(tmp_path / "bad.yaml", bad)])) == [("error", "duplicate-key")]
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "contract.yaml"
+    os.mkfifo(fifo)
+    (problem,) = load_paths([fifo]).problems  # would block forever if the FIFO were opened
+    assert problem.code == "not-a-file" and "FIFO" in problem.message
+
+
+def test_a_device_is_refused() -> None:
+    (problem,) = load_paths(["/dev/zero"]).problems
+    assert problem.code == "not-a-file" and "character device" in problem.message
+
+
+def test_a_file_over_the_size_limit_names_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    (problem,) = load_paths([path]).problems
+    assert problem.code == "file-too-large"
+    assert f"at most {MAX_FILE_BYTES // (1024 * 1024)} MiB" in problem.message
+
+
+def test_a_contract_with_too_many_topics_names_the_topic_limit_not_aliases(
+    tmp_path: Path,
+) -> None:
+    topics = "".join(f"    - name: onex.evt.router.e{i}.v1\n" for i in range(50_000))
+    text = f"node: router\nevent_bus:\n  publish_topics:\n{topics}"
+    problems = load_paths([write(tmp_path / "big.yaml", text)]).problems
+    assert [p.code for p in problems] == ["too-many-items"]
+    assert f"at most {MAX_PUBLISH_TOPICS} topics" in problems[0].message
+    assert "alias" not in problems[0].message
+
+
+def test_libyaml_c_loader_is_used_when_available() -> None:
+    import yaml
+
+    from contract_operator.model import loader
+
+    assert yaml.__with_libyaml__
+    assert issubclass(loader._StrictLoader, yaml.CSafeLoader)
+
+
+def test_a_fifo_inside_a_directory_is_reported_not_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "router.yaml", ROUTER)
+    os.mkfifo(tmp_path / "pipe.yaml")
+    result = load_paths([tmp_path])
+    assert [c.name for c in result.contracts] == ["router"]
+    assert codes(result) == [("error", "not-a-file")]

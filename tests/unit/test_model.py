@@ -112,9 +112,9 @@ def test_config_boolean_is_rejected_with_a_quoting_hint() -> None:
         )
 
 
-def test_partitions_and_replication_factor_default_to_one() -> None:
+def test_omitted_partitions_and_replication_factor_mean_the_cluster_default() -> None:
     topic = PublishTopic.model_validate({"name": "onex.evt.router.routing-complete.v1"})
-    assert (topic.partitions, topic.replication_factor, topic.config) == (1, 1, {})
+    assert (topic.partitions, topic.replication_factor, topic.config) == (None, None, {})
 
 
 def test_zero_partitions_is_rejected_with_its_field_path() -> None:

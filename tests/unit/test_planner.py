@@ -122,3 +122,92 @@ def test_one_topic_declared_identically_by_two_contracts_is_created_once() -> No
     b = contract("router-canary", node="router", publish=[DONE])
     result = plan([a, b], broker())
     assert [r.name for r in result.to_create] == [DONE]
+
+
+def test_omitted_partitions_and_replication_factor_ask_for_the_cluster_default() -> None:
+    result = plan([contract("router", publish=[DONE])], broker())
+    (request,) = result.to_create
+    assert (request.partitions, request.replication_factor) == (None, None)
+
+
+def test_existing_topic_with_undeclared_partitions_is_present_with_its_actual_values() -> None:
+    result = plan([contract("router", publish=[DONE])], broker(observed(DONE, 5, 3)))
+    (topic,) = result.for_contract("agents/router").topics
+    assert topic.state is TopicState.PRESENT
+    assert topic.to_dict() | {"partitions": 5, "replicationFactor": 3} == topic.to_dict()
+
+
+def test_subscriber_status_shows_the_topics_actual_values() -> None:
+    contracts = [contract("router", publish=[DONE]), contract("audit", subscribe=[DONE])]
+    result = plan(contracts, broker(observed(DONE, 4, 1)))
+    (topic,) = result.for_contract("agents/audit").topics
+    assert (topic.partitions, topic.replication_factor) == (4, 1)
+
+
+def test_declared_key_the_broker_does_not_report_is_an_unverifiable_note() -> None:
+    pub = {"name": DONE, "config": {"redpanda.remote.write": "true"}}
+    result = plan([contract("router", publish=[pub])], broker(observed(DONE)))
+    (topic,) = result.for_contract("agents/router").topics
+    assert topic.state is TopicState.PRESENT
+    assert topic.unverifiable == ("redpanda.remote.write",)
+    assert "unverifiable" in topic.message and "redpanda.remote.write" in topic.message
+
+
+def test_retention_cut_is_unsafe_drift_and_partition_difference_is_not() -> None:
+    pubs = [
+        {"name": DONE, "config": {"retention.ms": "604800000"}},
+        {"name": "onex.evt.router.route-failed.v1", "partitions": 6},
+    ]
+    result = plan(
+        [contract("router", publish=pubs)],
+        broker(
+            observed(DONE, **{"retention.ms": "3600000"}),
+            observed("onex.evt.router.route-failed.v1", 3),
+        ),
+    )
+    unsafe = {t.name: t.unsafe for _, t in result.drifted}
+    assert unsafe == {DONE: True, "onex.evt.router.route-failed.v1": False}
+    assert [t.name for _, t in result.unsafe_drift] == [DONE]
+
+
+def test_a_numeric_config_written_with_units_is_invalid_and_never_created() -> None:
+    pub = {"name": DONE, "config": {"retention.ms": "7d"}}
+    result = plan([contract("router", publish=[pub])], broker())
+    (topic,) = result.for_contract("agents/router").topics
+    assert result.to_create == ()
+    assert topic.state is TopicState.INVALID and "retention.ms" in topic.message
+
+
+def test_foreign_producer_declaration_never_owns_the_topic_even_when_older() -> None:
+    paid = "onex.evt.billing.paid.v1"
+    rogue = contract(
+        "rogue", publish=[{"name": paid, "partitions": 1}], created="2020-01-01T00:00:00Z"
+    )
+    billing = contract(
+        "billing", publish=[{"name": paid, "partitions": 6}], created="2026-01-01T00:00:00Z"
+    )
+    result = plan([rogue, billing], broker())
+    (request,) = result.to_create
+    assert (request.name, request.partitions) == (paid, 6)
+    assert states(result, "agents/rogue") == {paid: TopicState.INVALID}
+    assert states(result, "agents/billing") == {paid: TopicState.MISSING}
+    assert not [p for p in result.problems if p.code == "conflict"]
+
+
+def test_subscriber_of_a_topic_only_an_invalid_contract_publishes_is_a_broken_wire() -> None:
+    paid = "onex.evt.billing.paid.v1"
+    rogue = contract("rogue", publish=[paid])
+    ledger = contract("ledger", subscribe=[paid])
+    result = plan([rogue, ledger], broker())
+    (topic,) = result.for_contract("agents/ledger").topics
+    assert topic.state is TopicState.ORPHANED
+    assert topic.message.startswith(
+        "its only publisher, agents/rogue, declares it under another node's producer segment"
+    )
+    assert result.to_create == ()
+
+
+def test_create_subscribed_never_creates_a_topic_an_invalid_contract_declares() -> None:
+    paid = "onex.evt.billing.paid.v1"
+    contracts = [contract("rogue", publish=[paid]), contract("ledger", subscribe=[paid])]
+    assert plan(contracts, broker(), PlanOptions(create_subscribed=True)).to_create == ()

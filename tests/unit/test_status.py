@@ -109,15 +109,31 @@ def test_transitions_report_created_topics_and_flips_once() -> None:
 
 
 def test_a_created_topic_needs_no_second_status_write() -> None:
-    router = [contract("router", publish=[DONE])]
+    declared = {"name": DONE, "partitions": 3, "replicationFactor": 1}
+    router = [contract("router", publish=[declared])]
     created_cp = plan(router, broker(), outcome=CreateResult(created=frozenset({DONE}))).contracts[
         0
     ]
     first = desired_status(created_cp, None, generation=1, now=T0)
     next_cycle = desired_status(
-        plan(router, broker(observed(DONE))).contracts[0], first, generation=1, now=T1
+        plan(router, broker(observed(DONE, 3, 1))).contracts[0], first, generation=1, now=T1
     )
     assert not needs_write(first, next_cycle)
+
+
+def test_cluster_defaults_of_a_created_topic_are_recorded_once() -> None:
+    # Undeclared partitions are the cluster's to choose: learnt from the next describe.
+    router = [contract("router", publish=[DONE])]
+    created = plan(router, broker(), outcome=CreateResult(created=frozenset({DONE})))
+    first = desired_status(created.contracts[0], None, generation=1, now=T0)
+    second = desired_status(
+        plan(router, broker(observed(DONE, 5, 3))).contracts[0], first, generation=1, now=T1
+    )
+    third = desired_status(
+        plan(router, broker(observed(DONE, 5, 3))).contracts[0], second, generation=1, now=T1
+    )
+    assert needs_write(first, second) and not needs_write(second, third)
+    assert second["topics"][0] | {"partitions": 5, "replicationFactor": 3} == second["topics"][0]
 
 
 def test_topic_created_event_goes_to_the_publisher_only() -> None:
@@ -145,3 +161,50 @@ def test_invalid_spec_is_not_ready_and_keeps_transition_times() -> None:
     assert "spec.node: missing" in first["conditions"][0]["message"]
     again = invalid_spec_status("spec.node: missing", first, generation=3, now=T1)
     assert not needs_write(first, again)
+
+
+def drifted_status(retention: str, partitions: int = 1) -> dict:
+    pub = {"name": DONE, "partitions": 1, "config": {"retention.ms": "604800000"}}
+    cp = plan(
+        [contract("router", publish=[pub])],
+        broker(observed(DONE, partitions, **{"retention.ms": retention})),
+    ).contracts[0]
+    return desired_status(cp, None, generation=1, now=T0)
+
+
+def test_retention_cut_is_unsafe_drift_with_a_warning_event() -> None:
+    status = drifted_status("3600000")
+    drifted = next(c for c in status["conditions"] if c["type"] == "Drifted")
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (drifted["status"], drifted["reason"], ready["reason"]) == (
+        "True",
+        "UnsafeDrift",
+        "UnsafeDrift",
+    )
+    assert "fewer copies or less data" in drifted["message"]
+    assert status["unsafeDriftCount"] == 1
+    assert status["topics"][0]["drift"][0]["unsafe"] is True
+    events = [(t.type, t.reason) for t in transitions(None, status)]
+    assert events == [("Warning", "UnsafeDrift")]
+
+
+def test_partition_difference_is_topic_drift_with_a_normal_event() -> None:
+    status = drifted_status("604800000", partitions=3)
+    drifted = next(c for c in status["conditions"] if c["type"] == "Drifted")
+    assert drifted["reason"] == "TopicDrift" and status["unsafeDriftCount"] == 0
+    assert [(t.type, t.reason) for t in transitions(None, status)] == [("Normal", "DriftDetected")]
+
+
+def test_drift_turning_unsafe_is_a_new_warning() -> None:
+    safe = drifted_status("604800000", partitions=3)
+    unsafe = drifted_status("3600000", partitions=3)
+    assert [(t.type, t.reason) for t in transitions(safe, unsafe)] == [("Warning", "UnsafeDrift")]
+    assert transitions(unsafe, unsafe) == []
+
+
+def test_a_config_value_with_units_is_reported_on_the_contract_with_the_key_named() -> None:
+    pub = {"name": DONE, "config": {"retention.ms": "7d"}}
+    cp = plan([contract("router", publish=[pub])], broker()).contracts[0]
+    provisioned = next(c for c in conditions_for(cp) if c.type == "Provisioned")
+    assert (provisioned.status, provisioned.reason) == ("False", "InvalidConfig")
+    assert "retention.ms" in provisioned.message and "'7d'" in provisioned.message

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from contract_operator.core.checks import check_contracts
+from contract_operator.core.planner import TopicState, plan
 from contract_operator.core.problems import Severity
+from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.core.wiring import Shape, check_wiring, near_misses, shape_of, suggest
 from contract_operator.model.contract import Contract
 
@@ -232,3 +234,122 @@ def test_malformed_subscription_without_a_suggestion_keeps_its_naming_error() ->
     consumer = contract("router-consumer", subscribe=("Routing_Complete",))
     codes = sorted(p.code for p in check_contracts([consumer]) if p.is_error)
     assert codes == ["broken-wire", "name-pattern"]
+
+
+def test_declarations_that_differ_only_in_spelling_of_a_value_do_not_conflict() -> None:
+    topic = "onex.evt.router.routing-complete.v1"
+    first = contract(
+        "router",
+        ({"name": topic, "config": {"retention.ms": "604800000"}},),
+        created="2026-01-01T00:00:00Z",
+    )
+    second = contract(
+        "router-b",
+        ({"name": topic, "config": {"retention.ms": 604800000, "cleanup.policy": "delete"}},),
+        node="router",
+        created="2026-02-01T00:00:00Z",
+    )
+    third = contract(
+        "router-c",
+        ({"name": topic, "config": {"retention.ms": " 604800000"}},),
+        node="router",
+        created="2026-03-01T00:00:00Z",
+    )
+    report = check_wiring([first, second, third])
+    (conflict,) = report.conflicts
+    assert conflict.losers == ("agents/router-b",)  # cleanup.policy, not retention.ms
+    assert [d.field for d in conflict.differences] == ["config.cleanup.policy"]
+
+
+def test_a_disqualified_declaration_never_wins_a_conflict() -> None:
+    topic = "onex.evt.billing.paid.v1"
+    rogue = contract("rogue", ({"name": topic, "partitions": 1},), created="2020-01-01T00:00:00Z")
+    billing = contract(
+        "billing", ({"name": topic, "partitions": 6},), created="2026-01-01T00:00:00Z"
+    )
+    ledger = contract("ledger", subscribe=(topic,))
+    why = "declares it under another node's producer segment"
+    report = check_wiring([rogue, billing, ledger], disqualified={("agents/rogue", topic): why})
+    assert report.conflicts == [] and report.broken_wires == []
+    assert report.publishers[topic] == ("agents/billing",)
+
+
+def test_every_publisher_disqualified_is_a_broken_wire_that_says_why() -> None:
+    problems = check_contracts(
+        [
+            contract("storefront", ("onex.cmd.checkout.place-order.v1",)),
+            contract("checkout", subscribe=("onex.cmd.checkout.place-order.v1",)),
+        ]
+    )
+    (wire,) = [p for p in problems if p.code == "broken-wire"]
+    assert wire.contract == "agents/checkout"
+    assert (
+        "its only publisher, agents/storefront, declares it under another node's producer "
+        "segment" in wire.message
+    )
+
+
+def test_two_disqualified_publishers_are_both_named() -> None:
+    topic = "onex.evt.billing.paid.v1"
+    problems = check_contracts(
+        [contract("a", (topic,)), contract("b", (topic,)), contract("c", subscribe=(topic,))]
+    )
+    (wire,) = [p for p in problems if p.code == "broken-wire"]
+    assert "none of its publishers may own it (agents/a declares" in wire.message
+    assert "agents/b declares" in wire.message
+
+
+def test_topic_only_on_the_broker_is_suggested_and_said_to_have_no_publisher() -> None:
+    consumer = contract("router-consumer", subscribe=("onex.evt.router.routing_complete.v1",))
+    report = check_wiring([consumer], known_topics={"onex.evt.router.routing-complete.v1"})
+    (wire,) = report.broken_wires
+    assert wire.suggestions == ("onex.evt.router.routing-complete.v1",)
+    assert wire.reason == (
+        "no contract publishes it; did you mean onex.evt.router.routing-complete.v1 (it differs "
+        "only in '-' vs '_' or case; it exists on the broker, but no contract publishes it)?"
+    )
+    (problem,) = [p for p in report.problems() if p.is_error]
+    assert problem.message == (
+        "agents/router-consumer subscribes to onex.evt.router.routing_complete.v1, which no "
+        "contract publishes. Did you mean onex.evt.router.routing-complete.v1 (it exists on the "
+        "broker, but no contract publishes it)?"
+    )
+    assert problem.fix == (
+        "Subscribe to onex.evt.router.routing-complete.v1 instead (it differs only in '-' vs '_' "
+        "or case), and add it to its producer's publish list."
+    )
+
+
+def test_published_topic_is_suggested_before_a_broker_only_one_of_the_same_shape() -> None:
+    payments = contract("payments", publish=("onex.evt.payments.payment-settled.v1",))
+    ledger = contract("ledger", subscribe=("onex.evt.payments.payment-completed.v1",))
+    # Closer in spelling, but nobody publishes it: the published one comes first.
+    on_broker = {"onex.evt.payments.payment-complete.v1"}
+    report = check_wiring([payments, ledger], known_topics=on_broker)
+    (wire,) = report.broken_wires
+    assert wire.suggestions == (
+        "onex.evt.payments.payment-settled.v1",
+        "onex.evt.payments.payment-complete.v1",
+    )
+    assert "(published by agents/payments)" in report.problems()[0].message
+
+
+def test_broker_only_topic_of_a_more_specific_shape_is_suggested_first() -> None:
+    router = contract("router", publish=("onex.evt.router.routing-failed.v1",))
+    consumer = contract("router-consumer", subscribe=("onex.evt.router.routing_complete.v1",))
+    report = check_wiring([router, consumer], known_topics={"onex.evt.router.routing-complete.v1"})
+    (wire,) = report.broken_wires
+    assert wire.suggestions == (
+        "onex.evt.router.routing-complete.v1",
+        "onex.evt.router.routing-failed.v1",
+    )
+    assert wire.shape is Shape.SEPARATOR
+
+
+def test_plan_offers_a_topic_only_on_the_broker_in_the_subscription_status() -> None:
+    consumer = contract("router-consumer", subscribe=("onex.evt.router.routing_complete.v1",))
+    snapshot = BrokerSnapshot({}, frozenset({"onex.evt.router.routing-complete.v1"}))
+    (status,) = plan([consumer], snapshot).contracts[0].topics
+    assert status.state is TopicState.ORPHANED
+    assert "did you mean onex.evt.router.routing-complete.v1" in status.message
+    assert "no contract publishes it)?" in status.message

@@ -1,10 +1,28 @@
-"""Options shared by subcommands, and the error that means "you called me wrong" (exit 2)."""
+"""Options shared by subcommands, and the error that means "you called me wrong" (exit 2).
+
+The naming rules come from one place for every command (`validate`, `plan`, `provision` and
+`run`), so CI and the cluster cannot disagree: flags, then the environment variables the Helm
+chart sets, then a rules file (the chart's ConfigMap), then the built-in rules.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
+import yaml
+
+from contract_operator.controller.settings import ENV_KINDS, ENV_PATTERN
 from contract_operator.core.naming import DEFAULT_KINDS, DEFAULT_PATTERN, NamingRules
+
+ENV_RULES_FILE = "CONTRACT_OPERATOR_RULES_FILE"
+RULES_FILE_KEYS = ("pattern", "kinds", "enforceProducer")
+MAX_RULES_FILE_BYTES = 64 * 1024
+BUILT_IN = "built-in"
 
 
 class UsageError(Exception):
@@ -12,36 +30,153 @@ class UsageError(Exception):
 
 
 def add_naming_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("naming rules")
+    group = parser.add_argument_group(
+        "naming rules",
+        f"Each falls back to {ENV_PATTERN} / {ENV_KINDS}, then to the rules file, then to the "
+        "built-in rules.",
+    )
     group.add_argument(
         "--pattern",
-        default=DEFAULT_PATTERN,
+        default=None,
         metavar="REGEX",
         help="topic name pattern (a Python regex) with the named groups kind and producer; "
         "default: onex.<kind>.<producer>.<event>.v<N> in lowercase words joined by '-'",
     )
     group.add_argument(
         "--kinds",
-        default=",".join(sorted(DEFAULT_KINDS)),
+        default=None,
         metavar="A,B,C",
-        help="allowed values of the kind segment; empty to allow any (default: %(default)s)",
+        help="allowed values of the kind segment; empty to allow any "
+        f"(default: {','.join(sorted(DEFAULT_KINDS))})",
     )
     group.add_argument(
         "--no-producer-rule",
         dest="enforce_producer",
-        action="store_false",
+        action="store_const",
+        const=False,
+        default=None,
         help="let a contract publish under another node's producer segment",
+    )
+    group.add_argument(
+        "--rules",
+        dest="rules_file",
+        default=None,
+        metavar="FILE",
+        help="YAML file with pattern, kinds and enforceProducer (the chart mounts one from a "
+        f"ConfigMap; env {ENV_RULES_FILE})",
     )
 
 
-def naming_rules(args: argparse.Namespace) -> NamingRules:
-    kinds = frozenset(k.strip() for k in args.kinds.split(",") if k.strip())
+@dataclass(frozen=True)
+class AppliedRules:
+    """The naming rules a command applies, and where each setting came from."""
+
+    rules: NamingRules
+    origins: Mapping[str, str]  # pattern / kinds / enforceProducer -> flag, env, file or built-in
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pattern": self.rules.pattern,
+            "kinds": sorted(self.rules.kinds),
+            "enforceProducer": self.rules.enforce_producer,
+            "from": dict(self.origins),
+        }
+
+    def describe(self) -> str:
+        kinds = ",".join(sorted(self.rules.kinds)) or "(any)"
+        producer = "on" if self.rules.enforce_producer else "off"
+        return (
+            f"naming rules: pattern {self.rules.describe()} [{self.origins['pattern']}]; "
+            f"kinds {kinds} [{self.origins['kinds']}]; "
+            f"producer rule {producer} [{self.origins['enforceProducer']}]"
+        )
+
+
+def _kinds(value: object, where: str) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(k.strip() for k in value.split(",") if k.strip())
+    if isinstance(value, list) and all(isinstance(k, str) for k in value):
+        return frozenset(k.strip() for k in value if k.strip())
+    raise UsageError(f"{where}: kinds must be a list of strings (or A,B,C)")
+
+
+def read_rules_file(path: str) -> dict[str, Any]:
+    """The settings in a rules file, checked: a mapping of pattern, kinds and enforceProducer."""
     try:
-        return NamingRules(
-            pattern=args.pattern, kinds=kinds, enforce_producer=args.enforce_producer
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError(f"rules file {path} is not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_RULES_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read the rules file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_RULES_FILE_BYTES:
+        raise UsageError(f"rules file {path} is larger than {MAX_RULES_FILE_BYTES // 1024} KiB")
+    try:
+        doc = yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UsageError(f"rules file {path} is not valid YAML: {exc}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise UsageError(f"rules file {path} must be a mapping of {', '.join(RULES_FILE_KEYS)}")
+    unknown = sorted(str(k) for k in doc if k not in RULES_FILE_KEYS)
+    if unknown:
+        raise UsageError(
+            f"rules file {path}: unknown key {unknown[0]!r}; use {', '.join(RULES_FILE_KEYS)}"
+        )
+    out: dict[str, Any] = {}
+    if doc.get("pattern") is not None:
+        if not isinstance(doc["pattern"], str):
+            raise UsageError(f"rules file {path}: pattern must be a string")
+        out["pattern"] = doc["pattern"]
+    if doc.get("kinds") is not None:
+        out["kinds"] = _kinds(doc["kinds"], f"rules file {path}")
+    if doc.get("enforceProducer") is not None:
+        if not isinstance(doc["enforceProducer"], bool):
+            raise UsageError(f"rules file {path}: enforceProducer must be true or false")
+        out["enforceProducer"] = doc["enforceProducer"]
+    return out
+
+
+def resolve_rules(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> AppliedRules:
+    """Flags, then environment variables, then the rules file, then the built-in rules.
+
+    An empty environment variable counts as unset (the chart sets them empty by default).
+    """
+    values: dict[str, Any] = {
+        "pattern": DEFAULT_PATTERN,
+        "kinds": DEFAULT_KINDS,
+        "enforceProducer": True,
+    }
+    origins = dict.fromkeys(values, BUILT_IN)
+    rules_file = getattr(args, "rules_file", None) or env.get(ENV_RULES_FILE) or None
+    if rules_file:
+        for key, value in read_rules_file(rules_file).items():
+            values[key], origins[key] = value, f"file {rules_file}"
+    if env.get(ENV_PATTERN):
+        values["pattern"], origins["pattern"] = env[ENV_PATTERN], f"env {ENV_PATTERN}"
+    if env.get(ENV_KINDS):
+        values["kinds"], origins["kinds"] = _kinds(env[ENV_KINDS], ENV_KINDS), f"env {ENV_KINDS}"
+    if getattr(args, "pattern", None) is not None:
+        values["pattern"], origins["pattern"] = args.pattern, "flag --pattern"
+    if getattr(args, "kinds", None) is not None:
+        values["kinds"], origins["kinds"] = _kinds(args.kinds, "--kinds"), "flag --kinds"
+    if getattr(args, "enforce_producer", None) is not None:
+        values["enforceProducer"] = args.enforce_producer
+        origins["enforceProducer"] = "flag --no-producer-rule"
+    try:
+        rules = NamingRules(
+            pattern=values["pattern"],
+            kinds=values["kinds"],
+            enforce_producer=values["enforceProducer"],
         )
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"{exc} (pattern from {origins['pattern']})") from None
+    return AppliedRules(rules, origins)
+
+
+def naming_rules(args: argparse.Namespace) -> NamingRules:
+    return resolve_rules(args).rules
 
 
 def add_known_topics_option(parser: argparse.ArgumentParser) -> None:

@@ -8,16 +8,17 @@ import sys
 from typing import Any, TextIO
 
 from contract_operator.adapters.broker import Broker, BrokerError
-from contract_operator.cli.common import add_naming_options, naming_rules
+from contract_operator.cli.common import AppliedRules, add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.cli.validate import render_text
 from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
-from contract_operator.core.problems import Problem, Severity
 from contract_operator.core.snapshot import CreateResult
 from contract_operator.model.loader import load_paths
+from contract_operator.model.problems import Problem, Severity
 
-# plan's exit status, most severe first; CI can branch on it.
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_DRIFT = 0, 1, 2, 3
+# plan's exit status; CI can branch on it. When several apply, the first of 1, 4, 2, 3 wins:
+# unsafe drift (data kept below what was declared) outranks topics to create.
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_DRIFT, EXIT_UNSAFE_DRIFT = 0, 1, 2, 3, 4
 
 PLAN_EPILOG = """\
 examples:
@@ -30,6 +31,14 @@ exit status:
   2  topics would be created (run `provision`)
   3  drift: existing topics differ from their contracts (never altered; change the
      contract or migrate the topic)
+  4  unsafe drift: an existing topic keeps fewer copies or less data than declared (lower
+     replication factor or min.insync.replicas, shorter retention, deletion where compaction
+     was declared); marked UNSAFE in the output. Outranks 2 and 3, not 1.
+
+Omitted partitions / replicationFactor mean the cluster's default: the topic is created with
+the broker's own defaults and they are never compared. The naming rules come from the flags,
+CONTRACT_OPERATOR_TOPIC_PATTERN / CONTRACT_OPERATOR_TOPIC_KINDS, the rules file (--rules or
+CONTRACT_OPERATOR_RULES_FILE), then the built-in rules; --verbose prints them.
 """
 
 PROVISION_EPILOG = """\
@@ -75,6 +84,9 @@ def add_parser(subparsers: Any) -> None:
             help="also create topics that are only subscribed to (hides broken wires; off by "
             "default)",
         )
+        parser.add_argument(
+            "-v", "--verbose", action="store_true", help="also print the naming rules applied"
+        )
         add_naming_options(parser)
         add_connection_options(parser)
         parser.set_defaults(func=func)
@@ -84,8 +96,10 @@ class _NothingToPlan(Exception):
     """No contract could be read: say why without contacting the broker."""
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Broker, list[Any], list[Problem], PlanOptions]:
-    options = PlanOptions(rules=naming_rules(args), create_subscribed=args.create_subscribed)
+def _prepare(
+    args: argparse.Namespace, rules: AppliedRules
+) -> tuple[Broker, list[Any], list[Problem], PlanOptions]:
+    options = PlanOptions(rules=rules.rules, create_subscribed=args.create_subscribed)
     loaded = load_paths(args.paths)
     if not loaded.contracts:
         raise _NothingToPlan(render_text(loaded.problems, loaded) or "no contracts found")
@@ -109,9 +123,10 @@ def run_provision(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
     """Load, read the broker once, plan; with `provision`, create and re-plan with the outcome."""
+    rules = resolve_rules(args)  # a bad rule set is a usage error, before any I/O
     outcome: CreateResult | None = None
     try:
-        broker, contracts, load_problems, options = _prepare(args)
+        broker, contracts, load_problems, options = _prepare(args, rules)
         snapshot = broker.describe(_names(contracts))
         result = plan(contracts, snapshot, options)
         if provision:
@@ -126,18 +141,28 @@ def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
         print(f"error: nothing to plan\n{exc}", file=sys.stderr)
         return EXIT_ERROR
     problems = load_problems + list(result.problems)
-    render(result, problems, outcome, args.format, broker.settings.bootstrap_servers, out)
+    if args.verbose and args.format == "text":
+        out.write(rules.describe() + "\n")
+    render(result, problems, outcome, args.format, broker.settings.bootstrap_servers, out, rules)
     if any(p.is_error for p in problems) or (outcome is not None and outcome.failed):
         return EXIT_ERROR
     if outcome is not None:
         return EXIT_OK  # provision: drift is reported, it does not fail
+    if result.unsafe_drift:
+        return EXIT_UNSAFE_DRIFT
     if result.to_create:
         return EXIT_CHANGES
     return EXIT_DRIFT if result.drifted else EXIT_OK
 
 
 def _settings(request: Any) -> str:
-    parts = [f"partitions={request.partitions}", f"replicationFactor={request.replication_factor}"]
+    def value(v: int | None) -> str:
+        return "cluster-default" if v is None else str(v)
+
+    parts = [
+        f"partitions={value(request.partitions)}",
+        f"replicationFactor={value(request.replication_factor)}",
+    ]
     parts += [f"{k}={v}" for k, v in sorted(request.config.items())]
     return " ".join(parts)
 
@@ -149,6 +174,7 @@ def render(
     fmt: str,
     bootstrap: str,
     out: TextIO,
+    rules: AppliedRules | None = None,
 ) -> None:
     publishers: dict[str, list[str]] = {}
     for cp in result.contracts:
@@ -166,9 +192,11 @@ def render(
         json.dump(
             {
                 "broker": bootstrap,
+                "rules": rules.to_dict() if rules else None,
                 "to_create": [
                     {
                         "name": r.name,
+                        # null: the cluster's default
                         "partitions": r.partitions,
                         "replicationFactor": r.replication_factor,
                         "config": dict(r.config),
@@ -178,7 +206,11 @@ def render(
                 "created": sorted(outcome.created) if outcome else [],
                 "already_existed": sorted(outcome.already_existed) if outcome else [],
                 "failed": dict(outcome.failed) if outcome else {},
-                "drifted": [{"contract": c.key, **t.to_dict()} for c, t in result.drifted],
+                "drifted": [
+                    {"contract": c.key, **t.to_dict(), "unsafe": t.unsafe}
+                    for c, t in result.drifted
+                ],
+                "unsafe_drift": len(result.unsafe_drift),
                 "in_sync": in_sync,
                 "contracts": [
                     {
@@ -222,9 +254,22 @@ def render(
             "existing topics are never altered:\n"
         )
         for contract, topic in result.drifted:
-            w(f"  ~ {topic.name}  ({contract.key})\n")
+            mark = "!" if topic.unsafe else "~"
+            unsafe = "  UNSAFE: keeps less data than declared" if topic.unsafe else ""
+            w(f"  {mark} {topic.name}  ({contract.key}){unsafe}\n")
             for d in topic.drift:
-                w(f"      {d.field}: declared {d.declared}, actual {d.actual}\n")
+                flag = "  (unsafe)" if d.unsafe else ""
+                w(f"      {d.field}: declared {d.declared}, actual {d.actual}{flag}\n")
+    unverifiable = [
+        (cp.contract, t) for cp in result.contracts for t in cp.topics if t.unverifiable
+    ]
+    if unverifiable:
+        w(
+            f"\nUnverifiable ({len(unverifiable)}) - declared config keys the broker does not "
+            "report (not drift):\n"
+        )
+        for contract, topic in unverifiable:
+            w(f"  ? {topic.name}  ({contract.key}): {', '.join(topic.unverifiable)}\n")
     errors = [p for p in problems if p.severity is not Severity.INFO]
     if errors:
         w(f"\nProblems ({len(errors)}):\n")
@@ -240,7 +285,8 @@ def render(
     to_create = 0 if outcome is not None else len(result.to_create)
     w(
         f"\nSummary: {to_create} to create, "
-        f"{len(outcome.created) if outcome else 0} created, {len(result.drifted)} drifted, "
+        f"{len(outcome.created) if outcome else 0} created, {len(result.drifted)} drifted "
+        f"({len(result.unsafe_drift)} unsafe), "
         f"{len(in_sync)} in sync, "
         f"{sum(1 for p in problems if p.is_error)} errors.\n"
     )

@@ -14,7 +14,12 @@ import kopf
 
 from contract_operator.adapters.broker import Broker, BrokerError
 from contract_operator.adapters.kube import Kube, KubeConfigError
-from contract_operator.cli.common import UsageError, add_naming_options, naming_rules
+from contract_operator.cli.common import (
+    UsageError,
+    add_naming_options,
+    naming_rules,
+    resolve_rules,
+)
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.controller import metrics
 from contract_operator.controller.handlers import build_registry
@@ -124,14 +129,8 @@ def add_parser(subparsers: Any) -> None:
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help=f"(default INFO, env {ENV_LOG_LEVEL})",
     )
-    add_naming_options(parser)
-    # The naming flags fall back to the environment too; the env is read when the parser is built.
-    env_defaults = {}
-    if os.environ.get(ENV_PATTERN):
-        env_defaults["pattern"] = os.environ[ENV_PATTERN]
-    if os.environ.get(ENV_KINDS):
-        env_defaults["kinds"] = os.environ[ENV_KINDS]
-    parser.set_defaults(func=run, **env_defaults)
+    add_naming_options(parser)  # flags, env and rules file: read in cli/common.py
+    parser.set_defaults(func=run)
     add_connection_options(parser)
 
 
@@ -195,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         settings.resync_seconds,
         broker.settings,
     )
+    log.info("%s", resolve_rules(args).describe())
     identity, priority, peering = own_identity(), draw_priority(), None
     if settings.peering:
         peering = PeeringGate(

@@ -9,14 +9,15 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from contract_operator.cli.common import (
+    AppliedRules,
     add_known_topics_option,
     add_naming_options,
     known_topics,
-    naming_rules,
+    resolve_rules,
 )
 from contract_operator.core.checks import check_contracts
-from contract_operator.core.problems import Problem, Severity
 from contract_operator.model.loader import LoadResult, load_paths
+from contract_operator.model.problems import Problem, Severity
 
 EPILOG = """\
 examples:
@@ -25,13 +26,21 @@ examples:
   contract-operator validate deploy/ --known-topics onex.evt.payments.payment-completed.v1
 
 what is checked:
-  - each document is a NodeContract manifest or a contract.yaml, with the same rules the
-    CRD enforces at admission (legal topic names, partitions >= 1, no duplicates, ...)
+  - each document is a NodeContract manifest or a contract.yaml, with the same rules and
+    limits the CRD enforces at admission (legal topic names, 1 <= partitions <= 100000,
+    1 <= replicationFactor <= 32, config values up to 4096 characters, no duplicates, ...)
   - every topic name matches the naming pattern and uses an allowed kind
-  - a contract publishes only under its own producer segment (spec.node)
+  - a contract publishes only under its own producer segment (spec.node); a declaration
+    that breaks a naming rule never owns its topic
+  - numeric config values (*.ms, *.bytes, min.insync.replicas, ...) are numbers, not 7d;
+    an even replication factor is a warning (Redpanda refuses them)
   - every subscription is published by some contract; near misses are named
     (routing_complete vs routing-complete, route vs routes, .v1 vs .v2, a renamed segment)
   - two contracts publishing one topic declare the same settings (the oldest wins)
+
+naming rules: flags, then CONTRACT_OPERATOR_TOPIC_PATTERN / CONTRACT_OPERATOR_TOPIC_KINDS,
+then the rules file (--rules or CONTRACT_OPERATOR_RULES_FILE), then the built-in rules:
+the same sources the operator reads. --verbose and --format json show the rules applied.
 
 exit status: 0 when there is no error (warnings and info do not fail), 1 on any error,
 2 on usage errors.
@@ -55,7 +64,10 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="also print info notes in text output"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print info notes and the naming rules applied in text output",
     )
     add_naming_options(parser)
     add_known_topics_option(parser)
@@ -64,9 +76,11 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    rules = naming_rules(args)
+    applied = resolve_rules(args)
     loaded = load_paths(args.paths)
-    problems = loaded.problems + check_contracts(loaded.contracts, rules, known_topics(args))
+    problems = loaded.problems + check_contracts(
+        loaded.contracts, applied.rules, known_topics(args)
+    )
     if not loaded.contracts and not any(p.is_error for p in problems):
         problems.append(
             Problem(
@@ -84,23 +98,31 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 "files": len(loaded.files),
                 "problems": [p.to_dict() for p in problems],
                 "ok": ok,
+                "rules": applied.to_dict(),
             },
             out,
             indent=2,
         )
         out.write("\n")
     else:
-        out.write(render_text(problems, loaded, verbose=args.verbose))
+        out.write(render_text(problems, loaded, verbose=args.verbose, rules=applied))
     return 0 if ok else 1
 
 
-def render_text(problems: Sequence[Problem], loaded: LoadResult, *, verbose: bool = False) -> str:
-    """Problems grouped by file, errors first, then one summary line."""
+def render_text(
+    problems: Sequence[Problem],
+    loaded: LoadResult,
+    *,
+    verbose: bool = False,
+    rules: AppliedRules | None = None,
+) -> str:
+    """Problems grouped by file, errors first, then one summary line; with `verbose`, the
+    naming rules applied come first."""
     shown = [p for p in problems if verbose or p.severity is not Severity.INFO]
     by_file: dict[str, list[Problem]] = {}
     for problem in shown:
         by_file.setdefault(problem.source or "(no file)", []).append(problem)
-    lines: list[str] = []
+    lines: list[str] = [rules.describe(), ""] if verbose and rules else []
     for source in sorted(by_file):
         lines.append(source)
         for p in sorted(by_file[source], key=lambda p: p.severity.rank):

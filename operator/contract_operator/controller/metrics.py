@@ -19,11 +19,16 @@ TOPICS = Gauge(
 )
 DRIFTED = Gauge(
     "contract_operator_drifted_topics",
-    "Published topics drifted from the contract, by field",
-    ["field"],
+    'Published topics drifted from the contract, by field; unsafe="true" when the broker '
+    "keeps fewer copies or less data than declared",
+    ["field", "unsafe"],
 )
 BROKEN_WIRES = Gauge(
     "contract_operator_broken_wires", "Subscriptions to topics that no contract publishes"
+)
+UNOWNED = Gauge(
+    "contract_operator_unowned_topics",
+    "Topics on the broker that match the naming rules but that no contract publishes",
 )
 CONTRACTS = Gauge("contract_operator_contracts", "NodeContracts in the operator's view")
 RECONCILE = Histogram(
@@ -77,10 +82,10 @@ def observe_cycle(plan: Plan, seconds: float, broker: Broker, kube: Kube) -> Non
     states = Counter(t.state for cp in plan.contracts for t in cp.topics)
     for state in TopicState:
         TOPICS.labels(state.value).set(states.get(state, 0))
-    fields = Counter(d.field for _, t in plan.drifted for d in t.drift)
+    fields = Counter((d.field, d.unsafe) for _, t in plan.drifted for d in t.drift)
     DRIFTED.clear()
-    for name, count in fields.items():
-        DRIFTED.labels(name).set(count)
+    for (name, unsafe), count in fields.items():
+        DRIFTED.labels(name, "true" if unsafe else "false").set(count)
     BROKEN_WIRES.set(states.get(TopicState.ORPHANED, 0))
     _add(ADMIN_REQUESTS, "requests", broker.requests)
     _add(ADMIN_ERRORS, "errors", broker.errors)

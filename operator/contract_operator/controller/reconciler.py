@@ -23,7 +23,7 @@ from typing import Any
 from ..adapters.broker import Broker, BrokerError
 from ..adapters.kube import Kube, describe_error, is_outage, now
 from ..core.planner import ContractPlan, Plan, PlanOptions, plan
-from ..core.snapshot import BrokerSnapshot, CreateResult, TopicRequest
+from ..core.snapshot import BrokerSnapshot, CreateResult, ObservedTopic, TopicRequest
 from ..core.status import (
     Transition,
     desired_status,
@@ -31,6 +31,7 @@ from ..core.status import (
     needs_write,
     transitions,
 )
+from ..core.unowned import unowned_topics
 from ..model.contract import Contract, ContractError
 from . import metrics
 from .health import Health
@@ -183,6 +184,15 @@ class Reconciler:
         self._posters = asyncio.Semaphore(settings.event_posters)
         self._apiserver_away: str | None = None  # set during an outage: logged once
         self._broker_away_since: float | None = None
+        # When all configs were last described, and which keys were kept then.
+        self._described: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+        self._unowned: frozenset[str] = frozenset()  # as last logged
+        # The last plan and what it was made from, reused while nothing changed.
+        self._plan_memo: (
+            tuple[list[Contract], BrokerSnapshot | None, tuple[Plan, dict[str, str]]] | None
+        ) = None
+        # key -> (record, plan) last settled with success: the same pair needs no new status.
+        self._settled: dict[str, tuple[Record, ContractPlan | None]] = {}
         self.cycles = 0
         # The broker as last read: the admission webhook answers from it, never from the broker.
         self.last_snapshot: BrokerSnapshot | None = None
@@ -234,17 +244,19 @@ class Reconciler:
 
         snapshot: BrokerSnapshot | None
         broker_error: str | None = None
+        reuse, full = self._config_reuse(keys)
         try:
-            snapshot = await asyncio.to_thread(self.broker.describe, names, keys)
+            snapshot = await asyncio.to_thread(self.broker.describe, names, keys, reuse)
+            if full:
+                self._described = (time.monotonic(), frozenset(keys))
         except BrokerError as exc:
             snapshot, broker_error = None, str(exc)
+        described = time.monotonic()
         grace = self._broker_grace(broker_error)
         if snapshot is not None:
             self.last_snapshot = snapshot
-        # Planning is CPU work: a worker thread keeps watches, admission and probes answering.
-        result, failed = await asyncio.to_thread(
-            plan_isolated, contracts, snapshot, options, broker_error=broker_error
-        )
+        result, failed = await self._plan(contracts, snapshot, broker_error)
+        planned = time.monotonic()
 
         outcome = CreateResult()
         if result.to_create and snapshot is not None:
@@ -270,6 +282,7 @@ class Reconciler:
         if broker_error and not grace:
             log.warning("%s", broker_error)
 
+        created_at = time.monotonic()
         report = CycleReport(
             len(records),
             outcome.created,
@@ -282,19 +295,108 @@ class Reconciler:
         metrics.contract_failure("PlanFailed", len(failed))
         stamp = now()
         plans = {cp.contract.key: cp for cp in result.contracts}
+        events: list[tuple[Record, Transition]] = []
         await asyncio.gather(
             *(
-                self._settle(r, plans.get(r.key), failed.get(r.key), stamp, broker_error, report)
+                self._settle(
+                    r, plans.get(r.key), failed.get(r.key), stamp, broker_error, report, events
+                )
                 for r in records
             )
         )
+        # Events are hints: posted after every status is written, so Ready never waits for
+        # them, and concurrently, never under the write lock.
+        await asyncio.gather(*(self._post(record, event, report) for record, event in events))
         await self._forget_deleted(records, report)
+        if full and snapshot is not None:
+            await self._watch_unowned(contracts, snapshot)
         self._apiserver_reachable(report)
         report.seconds = time.monotonic() - started
         metrics.observe_cycle(result, report.seconds, self.broker, self.kube)
         self.cycles += 1
-        log.debug("cycle %d: %s", self.cycles, report)
+        busy = report.status_writes or report.created or report.failed_contracts
+        log.log(
+            logging.INFO if busy else logging.DEBUG,  # an idle resync says nothing at INFO
+            "cycle %d: %d contracts in %.2f s (describe %.2f%s, plan %.2f, create %.2f, "
+            "statuses %.2f): %d created, %d status writes, %d events, %d failed",
+            self.cycles,
+            report.contracts,
+            report.seconds,
+            described - started,
+            "" if full else " incremental",
+            planned - described,
+            created_at - planned,
+            report.seconds - (created_at - started),
+            len(report.created),
+            report.status_writes,
+            report.events,
+            report.failed_contracts,
+        )
         return report
+
+    def _config_reuse(self, keys: set[str]) -> tuple[dict[str, ObservedTopic] | None, bool]:
+        """Configs from the last snapshot that this cycle may reuse, and whether it is a full
+        describe. Every resync interval (and whenever a newly declared key was not described)
+        all configs are read again, so drift made on the broker is still seen; in between, a
+        burst of new contracts costs DescribeConfigs for their own topics only."""
+        at, described_keys = self._described
+        if (
+            self.last_snapshot is None
+            or time.monotonic() - at >= self.settings.resync_seconds
+            or not keys <= described_keys
+        ):
+            return None, True
+        return dict(self.last_snapshot.topics), False
+
+    async def _plan(
+        self,
+        contracts: list[Contract],
+        snapshot: BrokerSnapshot | None,
+        broker_error: str | None,
+    ) -> tuple[Plan, dict[str, str]]:
+        """The plan for this cycle; the last one again when neither a contract nor the broker
+        changed (an idle resync at 10,000 contracts then costs no planning at all)."""
+        memo = self._plan_memo
+        if (
+            memo is not None
+            and broker_error is None
+            and memo[1] == snapshot
+            and len(memo[0]) == len(contracts)
+            and all(a is b for a, b in zip(memo[0], contracts, strict=True))
+        ):
+            return memo[2]
+        # Planning is CPU work: a worker thread keeps watches, admission and probes answering.
+        planned = await asyncio.to_thread(
+            plan_isolated,
+            contracts,
+            snapshot,
+            self.settings.plan_options,
+            broker_error=broker_error,
+        )
+        self._plan_memo = (contracts, snapshot, planned) if broker_error is None else None
+        return planned
+
+    async def _watch_unowned(self, contracts: list[Contract], snapshot: BrokerSnapshot) -> None:
+        """Once per full resync: topics matching the naming rules that no contract publishes
+        (left behind after a rename?). A gauge always; a log line when the set changes."""
+        # Watching some namespaces, the rest of the broker may belong to contracts elsewhere:
+        # only the producer segments in view (and topics they subscribe to) are judged.
+        producers = {c.node for c in contracts} if self.settings.namespaces else None
+        try:
+            found = await asyncio.to_thread(
+                unowned_topics,
+                contracts,
+                snapshot.all_names,
+                self.settings.plan_options.rules,
+                producers=producers,
+            )
+        except Exception:  # a report, never a reason to stop the loop
+            log.exception("cannot list unowned topics")
+            return
+        metrics.UNOWNED.set(len(found))
+        if found.names != self._unowned:
+            self._unowned = found.names
+            log.info("%s", found.summary())
 
     # -- the broker ----------------------------------------------------------------------------
 
@@ -389,10 +491,28 @@ class Reconciler:
         stamp: str,
         broker_error: str | None,
         report: CycleReport,
+        events: list[tuple[Record, Transition]],
     ) -> None:
-        """Write one contract's status and Events; whatever fails here fails for it alone."""
+        """Write one contract's status and queue its Events; whatever fails here fails for it
+        alone."""
+        settled = self._settled.get(record.key)
+        if (
+            settled is not None
+            and settled[0] is record
+            and contract_plan is not None
+            and settled[1] is contract_plan
+            and broker_error is None
+        ):
+            return  # same object, same plan: the status written last time still holds
+        self._settled.pop(record.key, None)
         try:
-            previous = self._written.get(record.uid or record.key) or record.status
+            uid = record.uid or record.key
+            written = self._written.get(uid)
+            if written is not None and record.status and not needs_write(record.status, written):
+                # The watch has delivered what we wrote: keep one copy (the record's), not two.
+                del self._written[uid]
+                written = None
+            previous = written or record.status
             if report.broker_grace and previous:
                 return  # a short broker flap: keep what the contract says until it lasts
             if plan_error is not None:
@@ -419,7 +539,7 @@ class Reconciler:
                     broker_error=broker_error,
                 )
             created = contract_plan.created if contract_plan is not None else ()
-            events = transitions(previous, desired, created)
+            news = transitions(previous, desired, created)
         except Exception as exc:
             log.exception("cannot build the status of %s", record.key)
             report.failed_contracts += 1
@@ -428,8 +548,9 @@ class Reconciler:
             return
         if needs_write(previous, desired) and not await self._write(record, desired, report):
             return  # Events follow the status they describe; both are retried next cycle
-        # Events are hints posted after the write, concurrently and never under the write lock.
-        await asyncio.gather(*(self._post(record, event, report) for event in events))
+        events.extend((record, event) for event in news)
+        if plan_error is None and not report.broker_grace:
+            self._settled[record.key] = (record, contract_plan)
 
     async def _write(self, record: Record, desired: dict[str, Any], report: CycleReport) -> bool:
         async with self._writers:
@@ -497,6 +618,7 @@ class Reconciler:
             if key in current and current[key].uid == gone.uid:
                 continue
             self._written.pop(gone.uid or key, None)
+            self._settled.pop(key, None)
             kept = [t.name for t in gone.contract.published] if gone.contract else []
             if kept:
                 await self._post(

@@ -1,13 +1,15 @@
-"""Every rule over a set of contracts in one call: naming per contract, then wiring across them."""
+"""Every rule over a set of contracts in one call: naming and settings per contract, then wiring
+across them."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from contract_operator.core.naming import NamingRules, check_contract
-from contract_operator.core.problems import Problem
+from contract_operator.core.topic_settings import check_settings
 from contract_operator.core.wiring import WiringReport, check_wiring
+from contract_operator.model.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from contract_operator.model.contract import Contract
@@ -21,8 +23,39 @@ def check_contracts(
     """Naming problems, then wiring problems. A malformed subscription that is also a broken wire
     with a suggestion is reported once, as the broken wire: "did you mean X" is the better fix."""
     rules = rules or NamingRules()
-    naming = [p for c in contracts for p in check_contract(c, rules)]
-    return merge_problems(naming, check_wiring(contracts, known_topics))
+    naming = [p for c in contracts for p in per_contract(c, rules)]
+    wiring = check_wiring(contracts, known_topics, disqualified(contracts, naming))
+    return merge_problems(naming, wiring)
+
+
+def per_contract(contract: Contract, rules: NamingRules) -> list[Problem]:
+    """The rules that need only the contract itself: naming, then topic settings."""
+    return check_contract(contract, rules) + check_settings(contract)
+
+
+# How a disqualified declaration is described to the subscribers it leaves without a topic.
+_WHY = {
+    "foreign-producer": "declares it under another node's producer segment",
+    "name-pattern": "declares it under a name that breaks the naming pattern",
+    "unknown-kind": "declares it with a kind the naming rules do not allow",
+    "config-not-numeric": "declares it with a config value that can never apply",
+}
+
+
+def disqualified(
+    contracts: Sequence[Contract], problems: Iterable[Problem]
+) -> dict[tuple[str, str], str]:
+    """(contract key, topic) -> why that publish declaration may never own the topic: any error
+    the naming or settings rules found on it."""
+    published = {(c.key, t.name) for c in contracts for t in c.published}
+    out: dict[tuple[str, str], str] = {}
+    for p in problems:
+        if p.severity is not Severity.ERROR or p.contract is None or p.topic is None:
+            continue
+        key = (p.contract, p.topic)
+        if key in published and not _is_subscription(p):
+            out.setdefault(key, _WHY.get(p.code, f"declares it against the rules ({p.code})"))
+    return out
 
 
 def merge_problems(naming: Sequence[Problem], report: WiringReport) -> list[Problem]:

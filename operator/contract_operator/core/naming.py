@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from contract_operator.core.problems import Problem, Severity
+from contract_operator.model.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from contract_operator.model.contract import Contract

@@ -6,14 +6,14 @@ The CLI (`plan`, `provision`) and the operator's reconcile loop call the same `p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .checks import merge_problems
-from .drift import DriftField, drift_of
-from .naming import NamingRules, check_contract
-from .problems import Problem, Severity
+from ..model.problems import Problem, Severity
+from .checks import disqualified, merge_problems, per_contract
+from .drift import DriftField, drift_of, unverifiable_keys
+from .naming import NamingRules
 from .snapshot import BrokerSnapshot, CreateResult, TopicRequest
 from .wiring import check_wiring
 
@@ -27,7 +27,9 @@ class TopicState(StrEnum):
     PRESENT = "Present"  # exists and matches the declaration
     DRIFTED = "Drifted"  # exists with other settings: reported, never altered
     PENDING = "Pending"  # subscribed; its publisher's topic is not on the broker yet
-    ORPHANED = "Orphaned"  # subscribed; no contract publishes it (a broken wire)
+    # subscribed; no valid contract publishes it (a broken wire): nobody does, or its only
+    # publishers break the naming rules and so may never create it
+    ORPHANED = "Orphaned"
     CONFLICT = "Conflict"  # published by an older contract with other settings
     INVALID = "Invalid"  # the name breaks the naming rules: never created
     FAILED = "Failed"  # the broker refused to create it
@@ -47,13 +49,29 @@ class TopicStatus:
     state: TopicState
     message: str = ""
     drift: tuple[DriftField, ...] = ()
+    # What the broker has, whether declared or not (None when the topic is not on the broker).
+    partitions: int | None = None
+    replication_factor: int | None = None
+    # Declared config keys the broker does not report: neither confirmed nor drift.
+    unverifiable: tuple[str, ...] = ()
+
+    @property
+    def unsafe(self) -> bool:
+        """Some drifted field keeps fewer copies or less data than declared."""
+        return any(d.unsafe for d in self.drift)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"name": self.name, "role": self.role, "state": self.state.value}
         if self.message:
             out["message"] = self.message
+        if self.partitions is not None:
+            out["partitions"] = self.partitions
+        if self.replication_factor is not None:
+            out["replicationFactor"] = self.replication_factor
         if self.drift:
             out["drift"] = [d.to_dict() for d in self.drift]
+        if self.unverifiable:
+            out["unverifiable"] = list(self.unverifiable)
         return out
 
 
@@ -73,6 +91,11 @@ class ContractPlan:
         """Topics this contract publishes that this reconcile created."""
         return tuple(t.name for t in self.with_state(TopicState.CREATED) if t.role == PUBLISH)
 
+    @property
+    def unsafe_drift(self) -> tuple[TopicStatus, ...]:
+        """Drifted topics whose drift keeps fewer copies or less data than declared."""
+        return tuple(t for t in self.with_state(TopicState.DRIFTED) if t.unsafe)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -90,14 +113,20 @@ class Plan:
             (c.contract, t) for c in self.contracts for t in c.with_state(TopicState.DRIFTED)
         )
 
+    @property
+    def unsafe_drift(self) -> tuple[tuple[Contract, TopicStatus], ...]:
+        """The drifted topics that keep fewer copies or less data than declared."""
+        return tuple((c, t) for c, t in self.drifted if t.unsafe)
+
 
 @dataclass(frozen=True)
 class PlanOptions:
     rules: NamingRules = field(default_factory=NamingRules)
     # Creating a topic that only subscribers name would hide the broken wire, so it is opt-in.
     create_subscribed: bool = False
-    default_partitions: int = 1
-    default_replication_factor: int = 1
+    # None asks the broker for its own default (the cluster's settings apply).
+    default_partitions: int | None = None
+    default_replication_factor: int | None = None
 
 
 def plan(
@@ -116,7 +145,7 @@ def plan(
     """
     options = options or PlanOptions()
     outcome = outcome or CreateResult()
-    naming = {c.key: tuple(check_contract(c, options.rules)) for c in contracts}
+    naming = {c.key: tuple(per_contract(c, options.rules)) for c in contracts}
     invalid = {
         (key, p.topic): p
         for key, problems in naming.items()
@@ -125,7 +154,9 @@ def plan(
     }
     published = {t.name for c in contracts for t in c.spec.event_bus.publish_topics}
     wiring = check_wiring(
-        contracts, known_topics=(snapshot.all_names - published) if snapshot else ()
+        contracts,
+        known_topics=(snapshot.all_names - published) if snapshot else (),
+        disqualified=disqualified(contracts, (p for ps in naming.values() for p in ps)),
     )
     losers = {(k, c.topic): c.winner for c in wiring.conflicts for k in c.losers}
     broken = {(w.contract, w.topic): w for w in wiring.broken_wires}
@@ -160,8 +191,11 @@ def plan(
                     TopicStatus(sub, SUBSCRIBE, TopicState.INVALID, invalid[key, sub].message)
                 )
             elif (key, sub) in broken:
-                state, message = TopicState.ORPHANED, broken[key, sub].reason
-                if options.create_subscribed and (snapshot is None or not snapshot.get(sub)):
+                wire = broken[key, sub]
+                state, message = TopicState.ORPHANED, wire.reason
+                if wire.invalid_publishers:
+                    message += ": the topic is never created"
+                elif options.create_subscribed and (snapshot is None or not snapshot.get(sub)):
                     state, _ = observe(sub)
                     if state is TopicState.MISSING:
                         to_create.setdefault(
@@ -171,16 +205,26 @@ def plan(
                             ),
                         )
                     message = f"{message} (created on request: no contract publishes it)"
-                topics.append(TopicStatus(sub, SUBSCRIBE, state, message))
+                topics.append(_with_actual(TopicStatus(sub, SUBSCRIBE, state, message), snapshot))
             else:
                 state, message = observe(sub)
                 if state is TopicState.MISSING:
                     owner = publishers.get(sub, "its publisher")
                     state, message = TopicState.PENDING, f"waiting for {owner} to create it"
-                topics.append(TopicStatus(sub, SUBSCRIBE, state, message))
+                topics.append(_with_actual(TopicStatus(sub, SUBSCRIBE, state, message), snapshot))
         results.append(ContractPlan(contract, tuple(topics), tuple(problems_of.get(key, ()))))
 
     return Plan(tuple(to_create.values()), tuple(results), problems, broker_error)
+
+
+def _with_actual(status: TopicStatus, snapshot: BrokerSnapshot | None) -> TopicStatus:
+    """The status with the broker's partitions and replication factor, when it has the topic."""
+    observed = snapshot.get(status.name) if snapshot else None
+    if observed is None:
+        return status
+    return replace(
+        status, partitions=observed.partitions, replication_factor=observed.replication_factor
+    )
 
 
 def _publishers(
@@ -223,16 +267,40 @@ def _publish_status(
             name, TopicRequest(name, pub.partitions, pub.replication_factor, dict(pub.config))
         )
         return TopicStatus(name, PUBLISH, state, "will be created")
+    if state is TopicState.CREATED:
+        # Created as declared: what was declared is what the broker has, so the next cycle
+        # finds nothing new to write (undeclared values are learnt from the next describe).
+        return TopicStatus(
+            name,
+            PUBLISH,
+            state,
+            message,
+            partitions=pub.partitions,
+            replication_factor=pub.replication_factor,
+        )
     observed = snapshot.get(name) if snapshot and state is TopicState.PRESENT else None
-    if observed is not None:
-        drift = drift_of(pub, observed)
-        if drift:
-            return TopicStatus(
-                name,
-                PUBLISH,
-                TopicState.DRIFTED,
-                "; ".join(str(d) for d in drift)
-                + " (reported only: existing topics are never altered)",
-                drift,
-            )
-    return TopicStatus(name, PUBLISH, state, message)
+    if observed is None:
+        return TopicStatus(name, PUBLISH, state, message)
+    drift = drift_of(pub, observed)
+    unverifiable = unverifiable_keys(pub, observed)
+    notes = []
+    if drift:
+        state = TopicState.DRIFTED
+        notes.append(
+            "; ".join(str(d) for d in drift) + " (reported only: existing topics are never altered)"
+        )
+    if unverifiable:
+        notes.append(
+            f"unverifiable: the broker does not report {', '.join(unverifiable)}, so "
+            f"{'it' if len(unverifiable) == 1 else 'they'} cannot be compared"
+        )
+    return TopicStatus(
+        name,
+        PUBLISH,
+        state,
+        "; ".join(notes) or message,
+        drift,
+        observed.partitions,
+        observed.replication_factor,
+        unverifiable,
+    )

@@ -46,8 +46,8 @@ class TopicRequest:
     """A topic to create, exactly as declared by the contract that owns it."""
 
     name: str
-    partitions: int
-    replication_factor: int
+    partitions: int | None  # None asks the broker for its default (KIP-464)
+    replication_factor: int | None
     config: Mapping[str, str] = field(default_factory=dict)
 
 

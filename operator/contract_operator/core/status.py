@@ -10,12 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..model.problems import Severity
 from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState, TopicStatus
-from .problems import Severity
 
 READY, PROVISIONED, DRIFTED, WIRED = "Ready", "Provisioned", "Drifted", "Wired"
 CONDITION_TYPES = (READY, PROVISIONED, DRIFTED, WIRED)
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+# Drifted=True reasons: unsafe when a drifted field keeps fewer copies or less data than declared.
+UNSAFE_DRIFT, TOPIC_DRIFT = "UnsafeDrift", "TopicDrift"
 MAX_MESSAGE = 1024  # keeps status objects and `kubectl get -o wide` readable
 
 
@@ -33,6 +35,12 @@ def _names(items: Sequence[Any], limit: int = 3) -> str:
     return ", ".join(names[:limit]) + more
 
 
+def _bad_config(cp: ContractPlan, invalid: Sequence[TopicStatus]) -> list[TopicStatus]:
+    """The invalid topics whose fault is a config value (e.g. retention.ms: 7d), not the name."""
+    bad = {p.topic for p in cp.problems if p.code == "config-not-numeric"}
+    return [t for t in invalid if t.name in bad]
+
+
 def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[Condition, ...]:
     """The four conditions of one contract, each with a message that says what to do."""
     pubs = [t for t in cp.topics if t.role == PUBLISH]
@@ -45,6 +53,15 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
             UNKNOWN,
             "BrokerUnavailable",
             f"{broker_error}. Topics are created as soon as the broker answers.",
+        )
+    elif by_state[TopicState.INVALID] and _bad_config(cp, by_state[TopicState.INVALID]):
+        bad = _bad_config(cp, by_state[TopicState.INVALID])
+        provisioned = Condition(
+            PROVISIONED,
+            FALSE,
+            "InvalidConfig",
+            f"{_names(bad)} declare config values that can never apply and are not created: "
+            f"{bad[0].message}",
         )
     elif by_state[TopicState.INVALID]:
         provisioned = Condition(
@@ -79,7 +96,8 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
             f"all {len(pubs)} published topics exist" if pubs else "publishes no topics",
         )
 
-    drifted_topics = by_state[TopicState.DRIFTED]
+    # Unsafe drift first: a topic that keeps less data than declared is the one to look at.
+    drifted_topics = sorted(by_state[TopicState.DRIFTED], key=lambda t: not t.unsafe)
     if broker_error:
         drifted = Condition(DRIFTED, UNKNOWN, "BrokerUnavailable", "drift cannot be checked")
     elif drifted_topics:
@@ -87,13 +105,19 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
         detail = "; ".join(str(d) for d in first.drift)
         others = len(drifted_topics) - 1
         more = f" (and {others} more drifted topics in status.topics)" if others else ""
-        drifted = Condition(
-            DRIFTED,
-            TRUE,
-            "TopicDrift",
-            f"{first.name}: {detail}{more}. Existing topics are never altered: "
-            "change the contract to match, or migrate the topic.",
-        )
+        if first.unsafe:
+            reason = UNSAFE_DRIFT
+            advice = (
+                "The broker keeps fewer copies or less data than declared and is never "
+                "altered: restore the setting on the broker, or declare what it has."
+            )
+        else:
+            reason = TOPIC_DRIFT
+            advice = (
+                "Existing topics are never altered: change the contract to match, or migrate "
+                "the topic."
+            )
+        drifted = Condition(DRIFTED, TRUE, reason, f"{first.name}: {detail}{more}. {advice}")
     else:
         drifted = Condition(DRIFTED, FALSE, "InSync", "existing topics match the contract")
 
@@ -189,6 +213,7 @@ def _status(
         "publishCount": len(pubs),
         "subscribeCount": len(topics) - len(pubs),
         "driftedCount": sum(t.state is TopicState.DRIFTED for t in pubs),
+        "unsafeDriftCount": sum(t.state is TopicState.DRIFTED and t.unsafe for t in pubs),
         "brokenWires": sum(t.state is TopicState.ORPHANED for t in topics),
     }
     if generation is not None:
@@ -245,6 +270,7 @@ def _comparable(status: Mapping[str, Any]) -> dict[str, Any]:
         "publishCount",
         "subscribeCount",
         "driftedCount",
+        "unsafeDriftCount",
         "brokenWires",
         "observedGeneration",
     )
@@ -292,8 +318,14 @@ def transitions(
             out.append(Transition("Normal", "BrokerAvailable", "the broker answers again"))
 
     old, new = flipped(DRIFTED)
-    if old != new and new == TRUE:
-        out.append(Transition("Warning", "DriftDetected", after[DRIFTED]["message"]))
+    reason = after[DRIFTED].get("reason")
+    became_unsafe = reason == UNSAFE_DRIFT and before.get(DRIFTED, {}).get("reason") != reason
+    if new == TRUE and (old != new or became_unsafe):
+        # Data loss is a Warning; a partition count that differs is news, not an alarm.
+        if reason == UNSAFE_DRIFT:
+            out.append(Transition("Warning", UNSAFE_DRIFT, after[DRIFTED]["message"]))
+        else:
+            out.append(Transition("Normal", "DriftDetected", after[DRIFTED]["message"]))
     elif old == TRUE and new == FALSE:
         out.append(
             Transition("Normal", "DriftResolved", "existing topics match the contract again")

@@ -3,113 +3,29 @@ and two publishers declaring one topic differently."""
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from contract_operator.core.problems import Problem, Severity
+from contract_operator.core.drift import normalize
+
+# The near-miss search lives in its own module; its names stay importable from here.
+from contract_operator.core.nearmiss import NearMiss as NearMiss
+from contract_operator.core.nearmiss import NearMissIndex
+from contract_operator.core.nearmiss import Shape as Shape
+from contract_operator.core.nearmiss import shape_of as shape_of
+from contract_operator.model.problems import Problem, Severity
 
 if TYPE_CHECKING:
     from contract_operator.model.contract import Contract, PublishTopic
 
-MAX_SUGGESTIONS = 3
-SIMILAR_CUTOFF = 0.8
 UNSET = "(unset)"
-
-
-class Shape(StrEnum):
-    """How a subscribed name misses a published one, most specific first."""
-
-    SEPARATOR = "separator"  # routing_complete vs routing-complete (or case)
-    PLURAL = "plural"  # routes vs route
-    VERSION = "version"  # .v1 vs .v2
-    RENAMED_SEGMENT = "renamed-segment"  # all segments equal but one
-    SIMILAR = "similar"  # difflib says so
-
-    @property
-    def hint(self) -> str:
-        return _HINTS[self]
-
-
-_HINTS = {
-    Shape.SEPARATOR: "differs only in '-' vs '_' or case",
-    Shape.PLURAL: "differs only in singular vs plural",
-    Shape.VERSION: "is another version of the same event",
-    Shape.RENAMED_SEGMENT: "differs in one segment",
-    Shape.SIMILAR: "is spelled similarly",
-}
-_RANK = {shape: rank for rank, shape in enumerate(Shape)}
-_VERSION = re.compile(r"^v[0-9]+$")
-
-
-@dataclass(frozen=True)
-class NearMiss:
-    name: str
-    shape: Shape
-
-
-def _normal(name: str) -> str:
-    return name.lower().replace("_", "-")
-
-
-def _singulars(word: str) -> set[str]:
-    """Every singular `word` could be the plural of (routes, statuses, policies), and itself."""
-    out = {word}
-    if word.endswith("ies"):
-        out.add(word[:-3] + "y")
-    if word.endswith("es"):
-        out.add(word[:-2])
-    if word.endswith("s"):
-        out.add(word[:-1])
-    return out
-
-
-def _is_plural_pair(a: str, b: str) -> bool:
-    words_a, words_b = re.split(r"[-_]", a), re.split(r"[-_]", b)
-    if len(words_a) != len(words_b):
-        return False
-    differing = [(x, y) for x, y in zip(words_a, words_b, strict=True) if x != y]
-    if len(differing) != 1:
-        return False
-    x, y = differing[0]
-    return bool(_singulars(x) & _singulars(y))
-
-
-def shape_of(topic: str, candidate: str) -> Shape | None:
-    """The bug shape that turns `candidate` into `topic`, or None when they are unrelated."""
-    if topic == candidate:
-        return None
-    a, b = _normal(topic), _normal(candidate)
-    if a == b:
-        return Shape.SEPARATOR
-    segments_a, segments_b = a.split("."), b.split(".")
-    if len(segments_a) == len(segments_b):
-        differing = [(x, y) for x, y in zip(segments_a, segments_b, strict=True) if x != y]
-        if len(differing) == 1:
-            x, y = differing[0]
-            if _VERSION.match(x) and _VERSION.match(y):
-                return Shape.VERSION
-            if _is_plural_pair(x, y):
-                return Shape.PLURAL
-            return Shape.RENAMED_SEGMENT
-    if difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR_CUTOFF:
-        return Shape.SIMILAR
-    return None
+_ON_BROKER_ONLY = "it exists on the broker, but no contract publishes it"
 
 
 def near_misses(topic: str, candidates: Iterable[str]) -> tuple[NearMiss, ...]:
     """Candidates `topic` was probably meant to be, the most specific shape first."""
-    found = []
-    for candidate in set(candidates):
-        shape = shape_of(topic, candidate)
-        if shape is not None:
-            ratio = difflib.SequenceMatcher(None, topic, candidate).ratio()
-            found.append((_RANK[shape], -ratio, candidate, shape))
-    found.sort()
-    return tuple(NearMiss(name, shape) for _, _, name, shape in found[:MAX_SUGGESTIONS])
+    return NearMissIndex(candidates).near_misses(topic)
 
 
 def suggest(topic: str, candidates: Iterable[str]) -> tuple[str, ...]:
@@ -129,6 +45,9 @@ class BrokenWire:
     shape: Shape | None = None  # of the first suggestion
     source: str | None = None
     field: str | None = None
+    # Contracts that publish the topic but may not own it (they break the naming rules): the
+    # topic is never created, so the wire is broken although a publisher exists.
+    invalid_publishers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,15 +103,35 @@ class WiringReport:
         return out
 
     def _broken_problem(self, wire: BrokenWire) -> Problem:
+        if wire.invalid_publishers:
+            return Problem(
+                Severity.ERROR,
+                "broken-wire",
+                f"{wire.contract} subscribes to {wire.topic}, but {wire.reason}: the topic "
+                "is never created.",
+                "Fix the publisher's declaration (see its own error), or subscribe to a topic "
+                "a valid contract publishes.",
+                source=wire.source,
+                contract=wire.contract,
+                topic=wire.topic,
+                field=wire.field,
+            )
         message = f"{wire.contract} subscribes to {wire.topic}, which no contract publishes."
         if wire.stale:
             message += " It still exists on the broker: a topic left behind after a rename?"
         if wire.suggestions:
             best = wire.suggestions[0]
             by = ", ".join(self.publishers.get(best, ()))
-            message += f" Did you mean {best} (published by {by})?"
             hint = f" (it {wire.shape.hint})" if wire.shape else ""
-            fix = f"Subscribe to {best} instead{hint}."
+            if by:
+                message += f" Did you mean {best} (published by {by})?"
+                fix = f"Subscribe to {best} instead{hint}."
+            else:
+                # A suggestion only the broker knows: following it alone leaves a broken wire.
+                message += f" Did you mean {best} ({_ON_BROKER_ONLY})?"
+                fix = (
+                    f"Subscribe to {best} instead{hint}, and add it to its producer's publish list."
+                )
             if len(wire.suggestions) > 1:
                 fix += f" Other candidates: {', '.join(wire.suggestions[1:])}."
         else:
@@ -236,11 +175,13 @@ def _conflict_problems(conflict: Conflict) -> list[Problem]:
 
 
 def _settings(topic: PublishTopic) -> dict[str, str]:
-    out = {
-        "partitions": str(topic.partitions),
-        "replication_factor": str(topic.replication_factor),
-    }
-    out.update({f"config.{k}": v for k, v in topic.config.items()})
+    """The declaration in normalized form (the same normalizer as drift), undeclared omitted."""
+    out = {}
+    if topic.partitions is not None:
+        out["partitions"] = str(topic.partitions)
+    if topic.replication_factor is not None:
+        out["replication_factor"] = str(topic.replication_factor)
+    out.update({f"config.{k}": normalize(k, v) for k, v in topic.config.items()})
     return out
 
 
@@ -274,14 +215,38 @@ def _conflict(
     )
 
 
-def check_wiring(contracts: Sequence[Contract], known_topics: Collection[str] = ()) -> WiringReport:
+def _invalid_reason(invalid: dict[str, str]) -> str:
+    """Why nobody may own `topic`, from each invalid publisher's own reason."""
+    if len(invalid) == 1:
+        ((key, why),) = invalid.items()
+        return f"its only publisher, {key}, {why}"
+    listed = "; ".join(f"{key} {why}" for key, why in invalid.items())
+    return f"none of its publishers may own it ({listed})"
+
+
+def check_wiring(
+    contracts: Sequence[Contract],
+    known_topics: Collection[str] = (),
+    disqualified: Mapping[tuple[str, str], str] | None = None,
+) -> WiringReport:
     """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
     contract publishes: subscribing to one is still broken, and the message says it used to
-    exist."""
+    exist.
+
+    `disqualified` maps (contract key, topic) to why that declaration breaks the naming rules
+    (e.g. "declares it under another node's producer segment"): such a declaration never owns
+    the topic, never wins a conflict, and a subscription it alone publishes is a broken wire.
+    """
+    disqualified = disqualified or {}
     declarations: dict[str, list[tuple[Contract, int, PublishTopic]]] = {}
+    invalid: dict[str, dict[str, str]] = {}  # topic -> {contract key: why}
     subscribed: set[str] = set()
     for contract in contracts:
         for index, topic in enumerate(contract.published):
+            why = disqualified.get((contract.key, topic.name))
+            if why is not None:
+                invalid.setdefault(topic.name, {})[contract.key] = why
+                continue
             declarations.setdefault(topic.name, []).append((contract, index, topic))
         subscribed.update(contract.subscribed)
     publishers = {
@@ -289,19 +254,39 @@ def check_wiring(contracts: Sequence[Contract], known_topics: Collection[str] = 
         for topic, decls in declarations.items()
     }
     known = set(known_topics)
+    # Built once for every broken wire below (and only if there is one): published names first,
+    # then names only the broker knows, which can still be what the subscriber meant.
+    candidates = NearMissIndex(declarations, known)
 
     broken = []
     for contract in contracts:
         for index, name in enumerate(contract.subscribed):
             if name in declarations:
                 continue
-            misses = near_misses(name, declarations)
+            if name in invalid:
+                broken.append(
+                    BrokenWire(
+                        contract=contract.key,
+                        topic=name,
+                        suggestions=(),
+                        reason=_invalid_reason(invalid[name]),
+                        source=contract.source,
+                        field=contract.field_path("subscribe", index),
+                        invalid_publishers=tuple(invalid[name]),
+                    )
+                )
+                continue
+            misses = candidates.near_misses(name)
             stale = name in known
             reason = "no contract publishes it"
             if stale:
                 reason += " (it still exists on the broker: left behind after a rename?)"
             if misses:
-                reason += f"; did you mean {misses[0].name} (it {misses[0].shape.hint})?"
+                best = misses[0]
+                hint = f"it {best.shape.hint}"
+                if best.name not in declarations:
+                    hint += f"; {_ON_BROKER_ONLY}"
+                reason += f"; did you mean {best.name} ({hint})?"
             broken.append(
                 BrokenWire(
                     contract=contract.key,

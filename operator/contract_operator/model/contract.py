@@ -1,7 +1,8 @@
 """One pydantic model for a node's contract, read from a NodeContract manifest or a contract.yaml.
 
-The constants below are the CRD's admission rules (crds/nodecontract.yaml); the model enforces
-the same ones so that `validate` in CI rejects exactly what the apiserver would.
+The patterns below and the limits in model/limits.py are the CRD's admission rules
+(crds/nodecontract.yaml); the model enforces the same ones so that `validate` in CI rejects
+exactly what the apiserver would.
 """
 
 from __future__ import annotations
@@ -22,11 +23,26 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
+
+from contract_operator.model.limits import (
+    MAX_CONFIG_ENTRIES,
+    MAX_CONFIG_VALUE_LENGTH,
+    MAX_PARTITIONS,
+    MAX_PUBLISH_TOPICS,
+    MAX_REPLICATION_FACTOR,
+    MAX_SUBSCRIBE_TOPICS,
+    MIN_PARTITIONS,
+    MIN_REPLICATION_FACTOR,
+    NODE_MAX_LENGTH,
+    TOPIC_NAME_MAX_LENGTH,
+    WHY,
+)
 
 GROUP = "eventbus.dev"
 VERSION = "v1alpha1"
@@ -37,14 +53,7 @@ PLURAL = "nodecontracts"
 # Kafka-legal topic names: 1-249 of [a-zA-Z0-9._-], except "." and "..". Written without
 # lookarounds so the apiserver's RE2 accepts the same pattern.
 TOPIC_NAME_PATTERN = r"^([a-zA-Z0-9._-]*[a-zA-Z0-9_-][a-zA-Z0-9._-]*|\.{3,})$"
-TOPIC_NAME_MAX_LENGTH = 249
 NODE_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-NODE_MAX_LENGTH = 63
-MIN_PARTITIONS = 1
-MIN_REPLICATION_FACTOR = 1
-MAX_PUBLISH_TOPICS = 1000
-MAX_SUBSCRIBE_TOPICS = 1000
-MAX_CONFIG_ENTRIES = 100
 
 # A contract with thousands of bad entries should still produce a readable report.
 MAX_ERRORS_PER_CONTRACT = 20
@@ -112,8 +121,9 @@ def _drop_nulls(value: Any) -> Any:
 
 TopicName = Annotated[StrictStr, AfterValidator(_topic_name)]
 NodeName = Annotated[StrictStr, AfterValidator(_node_name)]
+ConfigValue = Annotated[StrictStr, StringConstraints(max_length=MAX_CONFIG_VALUE_LENGTH)]
 TopicConfig = Annotated[
-    dict[StrictStr, StrictStr],
+    dict[StrictStr, ConfigValue],
     BeforeValidator(_config_values),
     Field(max_length=MAX_CONFIG_ENTRIES),
 ]
@@ -135,12 +145,19 @@ class _Strict(BaseModel):
 
 
 class PublishTopic(_Strict):
-    """A topic the node publishes; the publisher owns its settings."""
+    """A topic the node publishes; the publisher owns its settings.
+
+    Omitted partitions / replication factor (None) mean the cluster's default: the create
+    request asks the broker for its own default, and they are never compared for drift.
+    """
 
     name: TopicName
-    partitions: StrictInt = Field(default=1, ge=MIN_PARTITIONS)
-    replication_factor: StrictInt = Field(
-        default=1, ge=MIN_REPLICATION_FACTOR, validation_alias=_aliases("replicationFactor")
+    partitions: StrictInt | None = Field(default=None, ge=MIN_PARTITIONS, le=MAX_PARTITIONS)
+    replication_factor: StrictInt | None = Field(
+        default=None,
+        ge=MIN_REPLICATION_FACTOR,
+        le=MAX_REPLICATION_FACTOR,
+        validation_alias=_aliases("replicationFactor"),
     )
     config: TopicConfig = Field(default_factory=dict)
 
@@ -359,7 +376,9 @@ _CODES = {
     "node_name": "invalid-node",
     "duplicate_topic": "duplicate-topic",
     "greater_than_equal": "out-of-range",
+    "less_than_equal": "out-of-range",
     "too_long": "too-many-items",
+    "string_too_long": "too-long",
     "literal_error": "wrong-kind",
     "config_value": "wrong-type",
 }
@@ -388,6 +407,20 @@ def _fix(error: ErrorDetails, field: str) -> str:
         return "List each topic once."
     if kind == "too_long":
         return "Split the node, or raise the limit in the CRD and the model together."
+    if kind == "string_too_long":
+        return "Shorten the value."
+    return ""
+
+
+def _limit_reason(loc: tuple[int | str, ...]) -> str:
+    """Why the limit a field broke exists, keyed by the field's model name."""
+    names = [str(part) for part in loc if isinstance(part, str)]
+    for name in reversed(names):
+        key = CAMEL_TO_SNAKE.get(name, name)
+        if key == "config" and names[-1] != "config":
+            key = "config_value"  # the error is on one value, not on the whole mapping
+        if key in WHY:
+            return WHY[key]
     return ""
 
 
@@ -404,6 +437,10 @@ def _field_errors(exc: ValidationError, shape: Literal["manifest", "file"]) -> l
             message = f"unknown field {str(error['loc'][-1])!r}"
         if code == "wrong-type":
             message += f", got {_short(error['input'])}"
+        if code in ("out-of-range", "too-many-items", "too-long"):
+            reason = _limit_reason(error["loc"])
+            message += f", got {_short(error['input'])}" if code == "out-of-range" else ""
+            message += f" ({reason})" if reason else ""
         out.append(FieldError(field, code or "invalid-field", message, _fix(error, field)))
     if len(errors) > MAX_ERRORS_PER_CONTRACT:
         hidden = len(errors) - MAX_ERRORS_PER_CONTRACT

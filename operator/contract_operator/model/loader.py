@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,14 +11,19 @@ from typing import Any
 
 import yaml
 
-from contract_operator.core.problems import Problem, Severity
 from contract_operator.model.contract import KIND, Contract, ContractError, is_manifest
+from contract_operator.model.limits import MAX_ALIAS_EXPANSION, MAX_FILE_BYTES
+from contract_operator.model.problems import Problem, Severity
 
 YAML_SUFFIXES = (".yaml", ".yml")
-MAX_FILE_BYTES = 5 * 1024 * 1024
-# Anchors are handy for shared config, but ten nested aliases of ten aliases each expand to
-# billions of nodes: documents are measured as if expanded before anything walks them.
-MAX_EXPANDED_NODES = 100_000
+
+# libyaml's C parser (CSafeLoader) reads a large file several times faster than the pure-Python
+# one and reports the same line/column marks; the pure-Python loader is the fallback when PyYAML
+# was built without libyaml. ruamel.yaml would add a second YAML library for marks this loader
+# already has (every syntax and duplicate-key error names its line and column, and the model
+# names fields by path), so PyYAML stays.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -32,28 +39,46 @@ class _DuplicateKeyError(yaml.constructor.ConstructorError):
     pass
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that rejects duplicate mapping keys: plain YAML keeps the last one silently,
-    which hides a second `publish_topics:`."""
+    which hides a second `publish_topics:` (or `{node: router, node: evil}` on one line)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # The keys written in each mapping, before `<<: *defaults` merges add keys to it: a
+        # merged key may be overridden on purpose, a key written twice may not.
+        self._written: dict[int, list[yaml.Node]] = {}
+
+    def _remember_written(self, node: yaml.MappingNode) -> list[yaml.Node]:
+        return self._written.setdefault(
+            id(node), [key for key, _ in node.value if key.tag != _MERGE]
+        )
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        self._remember_written(node)
+        for key, value in node.value:
+            if key.tag == _MERGE and isinstance(value, yaml.MappingNode):
+                self._remember_written(value)
+        super().flatten_mapping(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # `<<: *defaults` overrides on purpose
+        seen: dict[Any, yaml.Node] = {}
+        for key_node in self._remember_written(node):
             key = self.construct_object(key_node, deep=True)
             try:
-                first = seen.setdefault(key, key_node.start_mark.line)
+                first = seen.setdefault(key, key_node)
             except TypeError:
                 continue  # unhashable key: SafeLoader reports it itself
-            if first != key_node.start_mark.line:
+            if first is not key_node:
+                where = first.start_mark
                 raise _DuplicateKeyError(
                     "while constructing a mapping",
                     node.start_mark,
-                    f"found duplicate key {key!r} (first on line {first + 1})",
+                    f"found duplicate key {key!r} (first on line {where.line + 1}, "
+                    f"column {where.column + 1})",
                     key_node.start_mark,
                 )
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
 def load_paths(paths: Iterable[str | Path]) -> LoadResult:
@@ -85,8 +110,10 @@ def _expand(paths: Iterable[str | Path]) -> tuple[list[str], list[Problem]]:
             found = sorted(
                 p
                 for p in path.rglob("*")
+                # Not only regular files: a FIFO named *.yaml is refused with a message when
+                # read, instead of being skipped without a word.
                 if p.suffix in YAML_SUFFIXES
-                and p.is_file()
+                and not p.is_dir()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
@@ -101,7 +128,7 @@ def _expand(paths: Iterable[str | Path]) -> tuple[list[str], list[Problem]]:
                 )
             files.extend(str(p) for p in found)
         elif path.exists():
-            files.append(str(path))
+            files.append(str(path))  # a FIFO or device is refused when read, with a message
         else:
             problems.append(
                 Problem(
@@ -120,10 +147,9 @@ def _read_documents(path: str) -> tuple[list[Any], list[Problem]]:
         return Problem(severity, code, message, fix, source=path)
 
     try:
-        if Path(path).stat().st_size > MAX_FILE_BYTES:
-            limit = MAX_FILE_BYTES // (1024 * 1024)
-            return [], [problem(Severity.ERROR, "file-too-large", f"larger than {limit} MiB")]
-        text = Path(path).read_text(encoding="utf-8")
+        text = _read_text(path)
+    except _Refused as exc:
+        return [], [problem(Severity.ERROR, exc.code, str(exc), exc.fix)]
     except (OSError, UnicodeDecodeError) as exc:
         return [], [problem(Severity.ERROR, "unreadable", f"cannot read the file: {exc}")]
     try:
@@ -149,6 +175,52 @@ def _read_documents(path: str) -> tuple[list[Any], list[Problem]]:
     return docs, []
 
 
+class _Refused(Exception):
+    def __init__(self, code: str, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.code, self.fix = code, fix
+
+
+def _read_text(path: str) -> str:
+    """The file's text, refusing anything but a regular file of at most MAX_FILE_BYTES.
+
+    A FIFO would block the reader forever and /dev/zero never ends, so the type is checked
+    before opening (O_NONBLOCK covers a file swapped for a FIFO in between), and at most one
+    byte more than the limit is ever read.
+    """
+    mib = MAX_FILE_BYTES / (1024 * 1024)
+    kind = stat.S_IFMT(os.stat(path).st_mode)
+    if kind != stat.S_IFREG:
+        raise _Refused(
+            "not-a-file",
+            f"not a regular file ({_KIND_NAMES.get(kind, 'special file')}): contracts are read "
+            "only from regular files",
+            "Point at the contract files themselves (or at a directory that holds them).",
+        )
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise _Refused("not-a-file", "not a regular file", "Point at a contract file.")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        size = os.stat(path).st_size / (1024 * 1024)
+        raise _Refused(
+            "file-too-large",
+            f"the file is {size:.1f} MiB; one contract file may be at most {mib:g} MiB",
+            "Split it into several files (one contract per file is the usual layout).",
+        )
+    return data.decode("utf-8")
+
+
+_KIND_NAMES = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
+
+
 def _load_all(text: str) -> list[Any]:
     loader = _StrictLoader(text)
     docs = []
@@ -157,10 +229,12 @@ def _load_all(text: str) -> list[Any]:
             node = loader.get_node()
             if node is None:
                 break
-            if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+            written = _written_size(node, set())
+            added = _expanded_size(node, {}) - written
+            if added > MAX_ALIAS_EXPANSION:
                 raise yaml.YAMLError(
-                    f"the document expands to more than {MAX_EXPANDED_NODES} nodes "
-                    "(aliases of aliases?)"
+                    f"its aliases expand the document by more than {MAX_ALIAS_EXPANSION} "
+                    f"nodes beyond the {written} written in it (aliases of aliases?)"
                 )
             docs.append(loader.construct_document(node))
     finally:
@@ -168,11 +242,25 @@ def _load_all(text: str) -> list[Any]:
     return docs
 
 
+def _written_size(node: yaml.Node, seen: set[int]) -> int:
+    """Node count with every alias counted once: what the author wrote."""
+    if id(node) in seen:
+        return 0
+    seen.add(id(node))
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_written_size(child, seen) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_written_size(k, seen) + _written_size(v, seen) for k, v in node.value)
+    return size
+
+
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
     """Node count with every alias expanded; a recursive alias counts as too large."""
     if id(node) in memo:
         return memo[id(node)]
-    memo[id(node)] = MAX_EXPANDED_NODES + 1  # while in progress: a cycle is too large
+    # While in progress: a cycle counts as too large (beyond any document's written size).
+    memo[id(node)] = 10 * MAX_FILE_BYTES + MAX_ALIAS_EXPANSION
     size = 1
     if isinstance(node, yaml.SequenceNode):
         size += sum(_expanded_size(child, memo) for child in node.value)

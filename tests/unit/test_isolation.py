@@ -1,0 +1,203 @@
+"""Per-contract and per-topic isolation in the loop, and the probes, as pure logic.
+
+The real-testbed versions are in tests/integration/test_faults.py; these pin the decisions
+(what is held back, what is set aside, what liveness says) with fakes for the I/O shells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from contract_operator.adapters.broker import Broker, BrokerSettings
+from contract_operator.controller import reconciler as loop
+from contract_operator.controller.health import Health
+from contract_operator.controller.reconciler import Reconciler, Record, plan_isolated
+from contract_operator.controller.settings import OperatorSettings
+from contract_operator.core.planner import PlanOptions
+from contract_operator.core.snapshot import CreateResult, TopicRequest
+
+from .factories import broker, contract
+
+
+class _Future:
+    def __init__(self, error: KafkaError | None = None) -> None:
+        self.error = error
+
+    def result(self, timeout: float | None = None) -> None:
+        if self.error is not None:
+            raise KafkaException(self.error)
+
+
+class FakeAdmin:
+    """Refuses a whole request locally when any topic has partitions > 100000, as the client
+    library does; answers the rest with per-topic results."""
+
+    def __init__(self, refuse: dict[str, KafkaError] | None = None) -> None:
+        self.requests: list[list[str]] = []
+        self.refuse = refuse or {}
+
+    def create_topics(self, topics: list[Any], **_: Any) -> dict[str, _Future]:
+        self.requests.append([t.topic for t in topics])
+        for t in topics:
+            if t.num_partitions > 100_000:
+                raise ValueError(
+                    f"Invalid NewTopic({topics[0].topic}): num_partitions out of range"
+                )
+        return {t.topic: _Future(self.refuse.get(t.topic)) for t in topics}
+
+
+def _broker(admin: FakeAdmin) -> Broker:
+    return Broker(BrokerSettings("127.0.0.1:9"), admin=admin)
+
+
+def test_a_topic_the_client_library_refuses_fails_alone_and_the_rest_are_sent() -> None:
+    admin = FakeAdmin()
+    requests = [TopicRequest(f"t{i}", 1, 1) for i in range(7)]
+    requests.insert(3, TopicRequest("poison", 1_000_000_000, 1))
+    outcome = _broker(admin).create_missing(requests)
+    assert outcome.created == {f"t{i}" for i in range(7)}
+    assert set(outcome.failed) == {"poison"} and outcome.permanent == {"poison"}
+    assert len(admin.requests) <= 1 + 2 * 3  # halving: a few requests for one poisoned topic
+
+
+def test_a_clean_batch_is_one_request() -> None:
+    admin = FakeAdmin()
+    _broker(admin).create_missing([TopicRequest(f"t{i}", 1, 1) for i in range(50)])
+    assert len(admin.requests) == 1
+
+
+def test_broker_refusals_are_sorted_into_permanent_and_transient() -> None:
+    admin = FakeAdmin(
+        {
+            "bad-config": KafkaError(KafkaError.INVALID_CONFIG, "Unknown topic config"),
+            "slow": KafkaError(KafkaError.REQUEST_TIMED_OUT, "timed out"),
+        }
+    )
+    outcome = _broker(admin).create_missing(
+        [TopicRequest(n, 1, 1) for n in ("ok", "bad-config", "slow")]
+    )
+    assert outcome.created == {"ok"}
+    assert outcome.permanent == {"bad-config"}
+    assert set(outcome.failed) == {"bad-config", "slow"}
+    assert "INVALID_CONFIG" in outcome.failed["bad-config"]
+
+
+def test_a_contract_the_planner_raises_on_is_set_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_plan = loop.plan
+    good = contract("good", publish=["onex.evt.good.done.v1"])
+    bad = contract("bad", publish=["onex.evt.bad.done.v1"])
+
+    def planner(contracts: Any, *args: Any, **kwargs: Any) -> Any:
+        if any(c.key == bad.key for c in contracts):
+            raise RuntimeError("boom")
+        return real_plan(contracts, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "plan", planner)
+    result, failed = plan_isolated([good, bad], broker(), PlanOptions())
+    assert set(failed) == {bad.key} and "boom" in failed[bad.key]
+    assert [cp.contract.key for cp in result.contracts] == [good.key]
+    assert [r.name for r in result.to_create] == ["onex.evt.good.done.v1"]
+
+
+class _RecordingBroker:
+    def __init__(self, outcomes: list[CreateResult]) -> None:
+        self.outcomes = outcomes
+        self.sent: list[list[str]] = []
+
+    def create_missing(self, requests: list[TopicRequest]) -> CreateResult:
+        self.sent.append([r.name for r in requests])
+        return self.outcomes.pop(0)
+
+
+def _reconciler(fake: Any) -> Reconciler:
+    settings = OperatorSettings(retry_seconds=5)
+    return Reconciler(settings, fake, kube=None, view=lambda: [])  # type: ignore[arg-type]
+
+
+def test_a_permanent_refusal_is_not_resent_until_the_declaration_changes() -> None:
+    refused = CreateResult(failed={"t": "INVALID_CONFIG: nope"}, permanent=frozenset({"t"}))
+    fake = _RecordingBroker([refused, CreateResult(created=frozenset({"t"}))])
+    rec = _reconciler(fake)
+    request = TopicRequest("t", 1, 1, {"x": "1"})
+
+    async def cycles() -> list[CreateResult]:
+        return [await rec._create([request]) for _ in range(3)]
+
+    _, second, third = asyncio.run(cycles())
+    assert fake.sent == [["t"]]  # sent once only
+    assert "not re-sent until the declaration changes" in second.failed["t"]
+    assert third.failed == second.failed
+
+    changed = TopicRequest("t", 1, 1, {"x": "2"})
+    created = asyncio.run(rec._create([changed]))
+    assert fake.sent == [["t"], ["t"]] and created.created == {"t"}
+
+
+def test_a_transient_refusal_backs_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(loop.time, "monotonic", lambda: clock[0])
+    timed_out = CreateResult(failed={"t": "REQUEST_TIMED_OUT"})
+    fake = _RecordingBroker([timed_out, timed_out, CreateResult(created=frozenset({"t"}))])
+    rec = _reconciler(fake)
+    request = TopicRequest("t", 1, 1)
+    asyncio.run(rec._create([request]))
+    clock[0] += 4  # before the first back-off (5 s) ends: held
+    assert "retrying with back-off" in asyncio.run(rec._create([request])).failed["t"]
+    clock[0] += 2
+    asyncio.run(rec._create([request]))  # sent again, refused again: next wait is 10 s
+    clock[0] += 9
+    asyncio.run(rec._create([request]))
+    assert len(fake.sent) == 2
+    clock[0] += 2
+    assert asyncio.run(rec._create([request])).created == {"t"}
+
+
+def test_liveness_fails_when_no_cycle_finishes_and_recovers() -> None:
+    clock = [0.0]
+    health = Health(OperatorSettings(resync_seconds=10, stall_seconds=30), clock=lambda: clock[0])
+    assert health.live()[0]
+    health.cycle_started()
+    clock[0] = 29
+    assert health.live()[0]
+    clock[0] = 31
+    ok, detail = health.live()
+    assert not ok and "no reconcile cycle finished" in detail["reason"]
+    health.cycle_finished(ok=False)  # a failed cycle still proves the loop turns
+    assert health.live()[0]
+
+
+def test_readiness_needs_the_listing_and_the_apiserver() -> None:
+    health = Health(OperatorSettings())
+    assert not asyncio.run(health.ready())[0]
+    health.cycle_started()
+    assert asyncio.run(health.ready())[0]
+
+    def refused() -> None:
+        raise ConnectionRefusedError("refused")
+
+    health.use_ping(refused)
+    health._pinged_at = None
+    ok, detail = asyncio.run(health.ready())
+    assert not ok and "apiserver" in detail["reason"]
+
+
+def test_stall_limit_must_exceed_the_resync_interval() -> None:
+    from contract_operator.controller.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="stall"):
+        OperatorSettings(resync_seconds=60, stall_seconds=30)
+    assert OperatorSettings(resync_seconds=60).stall_seconds == 180
+
+
+def test_a_record_is_built_even_when_the_parser_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(loop.Contract, "from_manifest", explode)
+    record = loop.record_of({"metadata": {"namespace": "a", "name": "b"}, "spec": {}})
+    assert isinstance(record, Record) and record.contract is None
+    assert "parser bug" in (record.error or "")
