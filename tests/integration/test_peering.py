@@ -258,7 +258,7 @@ def test_standby_takes_over_a_killed_active_replica_within_the_peering_lifetime(
 ) -> None:
     """Takeover = what remains of the dead replica's last keep-alive (kopf renews it every
     5-10 s, so 5-15 s remain at the default 15 s lifetime) plus the standby's relist and one
-    cycle. Measured on the 2-core testbed: Ready 6.6-14.7 s after the SIGKILL, 0.3-0.6 s after
+    cycle. Measured on the 2-core testbed: Ready 6.6-14.9 s after the SIGKILL, 0.3-0.6 s after
     the dead entry expired. Asserted: the lifetime plus 30 s of slack for a loaded machine."""
     cluster.install_peering([namespace])
     both = [replicas([namespace], "--peering", PEERING) for _ in range(2)]
