@@ -1,7 +1,9 @@
 """Several replicas with kopf peering, as real processes on the real testbed.
 
-Only the active replica may write: each replica's status writes are counted on its own
-Prometheus endpoint (`contract_operator_status_writes_total`). A SIGKILLed active replica is
+Only the active replica may work: each replica's status writes and broker requests are counted
+on its own Prometheus endpoint (`contract_operator_status_writes_total`,
+`contract_operator_admin_requests_total`). A replica outranked in any watched namespace stands
+by; on taking over it forgets contracts deleted meanwhile. A SIGKILLed active replica is
 replaced by the standby once its peering entry expires (the peering lifetime).
 """
 

@@ -103,7 +103,11 @@ def standby_reason(
 
 
 class PeeringGate:
-    """Reads the kopf peering object `name` cluster-wide, or in each of `namespaces`."""
+    """Reads the kopf peering object `name` cluster-wide, or in each of `namespaces`.
+
+    `paused` is the reconcile loop's gate (called in a worker thread before each cycle);
+    `live` wraps the loop's view of the contracts.
+    """
 
     def __init__(
         self,
