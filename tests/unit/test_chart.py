@@ -237,6 +237,53 @@ def test_namespace_list_grants_a_role_in_each_namespace_and_nothing_cluster_wide
     assert env(docs)["CONTRACT_OPERATOR_NAMESPACES"]["value"] == "team-a,team-b"
 
 
+# --- peering ----------------------------------------------------------------------------------
+
+
+def test_a_single_replica_runs_standalone_and_never_overlaps_on_update(chart: helm.Chart) -> None:
+    docs = render(chart)
+    assert of_kind(docs, "CustomResourceDefinition") == []
+    assert env(docs)["CONTRACT_OPERATOR_PEERING"]["value"] == ""
+    assert deployment(docs)["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_several_replicas_peer_through_a_namespaced_kopf_peering(chart: helm.Chart) -> None:
+    docs = render(chart, {"replicas": 3, "namespaces": ["team-a", "team-b"]})
+    assert deployment(docs)["spec"]["replicas"] == 3
+    assert env(docs)["CONTRACT_OPERATOR_PEERING"]["value"] == RELEASE
+    assert env(docs)["POD_ID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    (crd,) = of_kind(docs, "CustomResourceDefinition")
+    assert (crd["metadata"]["name"], crd["spec"]["scope"]) == (
+        "kopfpeerings.kopf.dev",
+        "Namespaced",
+    )
+    version = crd["spec"]["versions"][0]
+    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+    assert status["x-kubernetes-preserve-unknown-fields"] is True
+    # With a status subresource kopf would patch kopfpeerings/status, which RBAC does not grant.
+    assert "subresources" not in version
+    # One peering object per watched namespace: kopf peers in each of them.
+    peerings = of_kind(docs, "KopfPeering")
+    assert {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in peerings} == {
+        ("team-a", RELEASE),
+        ("team-b", RELEASE),
+    }
+    # Created after the CRD exists: Helm cannot map a kind whose CRD is in the same install.
+    assert all("post-install" in p["metadata"]["annotations"]["helm.sh/hook"] for p in peerings)
+
+
+def test_several_replicas_watching_all_namespaces_peer_cluster_wide(chart: helm.Chart) -> None:
+    docs = render(chart, {"replicas": 2})
+    (crd,) = of_kind(docs, "CustomResourceDefinition")
+    assert (crd["metadata"]["name"], crd["spec"]["scope"]) == (
+        "clusterkopfpeerings.kopf.dev",
+        "Cluster",
+    )
+    assert "subresources" not in crd["spec"]["versions"][0]
+    (peering,) = of_kind(docs, "ClusterKopfPeering")
+    assert peering["metadata"]["name"] == RELEASE and "namespace" not in peering["metadata"]
+
+
 # --- the pod ----------------------------------------------------------------------------------
 
 

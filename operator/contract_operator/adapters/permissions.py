@@ -24,7 +24,8 @@ class Rule(NamedTuple):
 # operator reads contracts only through kopf's list+watch and never writes a spec or metadata
 # (no finalizers, no kopf progress annotations), so it cannot rewrite anyone's contract.
 OPERATOR: tuple[Rule, ...] = (
-    # kopf's index and event handler (controller/handlers.py): one list, then a watch.
+    # kopf's index and event handler (controller/handlers.py): one list, then a watch; with
+    # peering, PeeringGate also lists them once each time its replica becomes the active one.
     Rule(GROUP, PLURAL, ("list", "watch")),
     # Kube.patch_status: the reconcile loop merge-patches .status, nothing else.
     Rule(GROUP, f"{PLURAL}/status", ("patch",)),

@@ -205,15 +205,22 @@ def run(args: argparse.Namespace) -> int:
         broker.settings,
     )
     log.info("%s", resolve_rules(args).describe())
-    identity, priority, gate = own_identity(), draw_priority(), None
+    identity, priority, peering = own_identity(), draw_priority(), None
     if settings.peering:
-        gate = PeeringGate(
+        peering = PeeringGate(
             kube.api_client, settings.peering, identity, priority, settings.namespaces
-        ).paused
+        )
     health = Health(settings)
     health.use_ping(kube.ping)
     registry = build_registry(
-        lambda view: Reconciler(settings, broker, kube, view, gate, health=health),
+        lambda view: Reconciler(
+            settings,
+            broker,
+            kube,
+            peering.live(view) if peering else view,
+            peering.paused if peering else None,
+            health=health,
+        ),
         peering_lifetime=settings.peering_lifetime_seconds,
         admission=admission,
     )
