@@ -50,7 +50,8 @@ CRD_PATH = ROOT / "crds" / "nodecontract.yaml"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GROUP, VERSION, PLURAL = "eventbus.dev", "v1alpha1", "nodecontracts"
 
-POLL_SECONDS = 0.5  # one LIST of the namespace per poll; not counted in the operator's figures
+POLL_SECONDS = 0.5
+QUIET_SECONDS = 10.0  # no status write and no create for this long: the operator is done  # one LIST of the namespace per poll; not counted in the operator's figures
 APPLY_THREADS = 8
 DEFAULT_RUNS = "1000x10"
 # The scenarios `make bench` runs after DEFAULT_RUNS (unless --runs/--contracts are given).
@@ -518,26 +519,23 @@ def apply_all(api_client: Any, bodies: Sequence[dict[str, Any]]) -> tuple[float,
 
 
 def settle(operator: Operator, timeout: float) -> tuple[dict[str, float], float]:
-    """Wait until no cycle has ended for a while; (metrics, when they last changed).
-
-    The quiet window is twice the longest cycle seen plus a second, so a cycle that is still
-    running (it only counts once it ends) is not mistaken for quiet.
-    """
+    """Wait until the operator has written nothing and created nothing for QUIET_SECONDS;
+    (metrics, when they last changed). Idle resync cycles do not count as activity."""
     deadline = time.monotonic() + timeout
     current = operator.metrics()
     changed_at = time.monotonic()
-    longest = cycle_seconds(current) / max(cycles(current), 1)
+
+    def activity(m: dict[str, float]) -> tuple[int, int]:
+        return status_writes(m), admin_requests(m, "create_topics")
+
     while True:
         time.sleep(POLL_SECONDS)
         operator.check_alive()
         now = operator.metrics()
-        done = cycles(now) - cycles(current)
-        if done or status_writes(now) != status_writes(current):
-            if done:
-                longest = max(longest, (cycle_seconds(now) - cycle_seconds(current)) / done)
-            current, changed_at = now, time.monotonic()
-        quiet = max(3.0, 2 * longest + 1.0)
-        if time.monotonic() - changed_at >= quiet:
+        if activity(now) != activity(current):
+            changed_at = time.monotonic()
+        current = now
+        if time.monotonic() - changed_at >= QUIET_SECONDS:
             return current, changed_at
         if time.monotonic() >= deadline:
             raise BenchError(
