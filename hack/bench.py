@@ -50,8 +50,8 @@ CRD_PATH = ROOT / "crds" / "nodecontract.yaml"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GROUP, VERSION, PLURAL = "eventbus.dev", "v1alpha1", "nodecontracts"
 
-POLL_SECONDS = 0.5
-QUIET_SECONDS = 10.0  # no status write and no create for this long: the operator is done  # one LIST of the namespace per poll; not counted in the operator's figures
+POLL_SECONDS = 0.5  # one LIST of the namespace per poll; not counted in the operator's figures
+QUIET_SECONDS = 10.0  # no status write and no create for this long: the operator is done
 APPLY_THREADS = 8
 DEFAULT_RUNS = "1000x10"
 # The scenarios `make bench` runs after DEFAULT_RUNS (unless --runs/--contracts are given).
