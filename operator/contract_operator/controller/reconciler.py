@@ -187,6 +187,7 @@ class Reconciler:
         # When all configs were last described, and which keys were kept then.
         self._described: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
         self._unowned: frozenset[str] = frozenset()  # as last logged
+        self._posting: set[asyncio.Task[None]] = set()  # Events still being posted
         # The last plan and what it was made from, reused while nothing changed.
         self._plan_memo: (
             tuple[list[Contract], BrokerSnapshot | None, tuple[Plan, dict[str, str]]] | None
@@ -209,6 +210,13 @@ class Reconciler:
         """
         # Until the first watch event; with no contract at all there is none, so not forever.
         timeout: float | None = self.settings.resync_seconds
+        try:
+            await self._loop(timeout)
+        finally:
+            for task in self._posting:
+                task.cancel()
+
+    async def _loop(self, timeout: float | None) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
@@ -304,9 +312,13 @@ class Reconciler:
                 for r in records
             )
         )
-        # Events are hints: posted after every status is written, so Ready never waits for
-        # them, and concurrently, never under the write lock.
-        await asyncio.gather(*(self._post(record, event, report) for record, event in events))
+        # Events are hints: posted after every status is written and in the background, so
+        # neither Ready nor the next cycle waits for them (at 10,000 new contracts they are
+        # half of the apiserver requests), and never under the write lock.
+        if events:
+            task = asyncio.create_task(self._post_all(events, report), name="post events")
+            self._posting.add(task)
+            task.add_done_callback(self._posting.discard)
         await self._forget_deleted(records, report)
         if full and snapshot is not None:
             await self._watch_unowned(contracts, snapshot)
@@ -575,6 +587,9 @@ class Reconciler:
             self._written[record.uid or record.key] = desired
             report.status_writes += 1
             return True
+
+    async def _post_all(self, events: list[tuple[Record, Transition]], report: CycleReport) -> None:
+        await asyncio.gather(*(self._post(record, event, report) for record, event in events))
 
     async def _post(self, record: Record, event: Transition, report: CycleReport) -> None:
         async with self._posters:
