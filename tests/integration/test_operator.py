@@ -133,7 +133,12 @@ def test_preexisting_drifted_topic_is_reported_and_left_unchanged(
     }
     time.sleep(2.5)  # a couple of resync cycles
     assert _describe(admin, topic) == before
-    assert any(reason == "UnsafeDrift" for reason, _ in ncs.events("orders"))
+    # Events follow the status they describe, posted in the background.
+    wait_for(
+        lambda: any(reason == "UnsafeDrift" for reason, _ in ncs.events("orders")),
+        15,
+        what="an UnsafeDrift Event",
+    )
 
 
 def test_topic_deleted_on_the_broker_is_recreated_by_the_timer(
@@ -177,7 +182,11 @@ def test_broken_wire_suggests_the_name_and_heals_when_the_publisher_appears(
     ncs.api.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "router", body)
     ncs.wait_condition("listener", "Wired", "True")
     ncs.wait_condition("listener", "Ready", "True")
-    assert any(reason == "WireFixed" for reason, _ in ncs.events("listener"))
+    wait_for(
+        lambda: any(reason == "WireFixed" for reason, _ in ncs.events("listener")),
+        15,
+        what="a WireFixed Event",
+    )
 
 
 def test_conflict_names_the_older_contract(
@@ -216,8 +225,14 @@ def test_broker_outage_is_a_condition_and_the_operator_recovers(
 
     own_broker.start()
     ncs.wait_condition("orders", "Ready", "True", timeout=40)
-    reasons = [reason for reason, _ in ncs.events("orders")]
-    assert "BrokerUnavailable" in reasons and "BrokerAvailable" in reasons
+    wait_for(
+        lambda: (
+            {"BrokerUnavailable", "BrokerAvailable"}
+            <= {reason for reason, _ in ncs.events("orders")}
+        ),
+        15,
+        what="BrokerUnavailable and BrokerAvailable Events",
+    )
 
 
 def test_restarted_operator_does_no_duplicate_work_and_keeps_statuses(
