@@ -183,7 +183,8 @@ What you are looking at
                    subscription is published by gateway. Ready=True.
   billing          drifted: $DRIFTED_TOPIC was made by hand with 2 partitions and
                    1 hour of retention; the contract says 6 and 7 days. The operator reports
-                   it (Drifted=True) and never alters the topic.
+                   it (Drifted=True, reason UnsafeDrift: the broker keeps less data than
+                   declared) and never alters the topic.
   notifier         broken wire: it subscribes to onex.evt.router.routing_complete.v1, which
                    nobody publishes ('_' vs '-'). Wired=False, with a "did you mean".
 
@@ -195,6 +196,8 @@ Try this (from $ROOT)
   kubectl patch nc notifier -n $NS --type json -p '[{"op":"replace","path":"/spec/eventBus/subscribeTopics/0","value":"onex.evt.router.routing-complete.v1"}]'
   kubectl get nc -n $NS -w
   contract-operator plan examples/demo        # the same checks from the CLI, read-only
+  contract-operator report -n $NS             # everything wrong on the bus, one report
+  curl -s 127.0.0.1:$(cat "$DEMO/health.port")/healthz  # liveness: seconds since the last cycle
 
   operator log:  $DEMO/operator.log
   metrics:       http://127.0.0.1:$(cat "$DEMO/metrics.port")/metrics
