@@ -34,6 +34,7 @@ from ..core.status import (
 from ..core.unowned import unowned_topics
 from ..model.contract import Contract, ContractError
 from . import metrics
+from .gcpause import without_gc
 from .health import Health
 from .settings import OperatorSettings
 
@@ -254,7 +255,7 @@ class Reconciler:
         broker_error: str | None = None
         reuse, full = self._config_reuse(keys)
         try:
-            snapshot = await asyncio.to_thread(self.broker.describe, names, keys, reuse)
+            snapshot = await asyncio.to_thread(without_gc(self.broker.describe), names, keys, reuse)
             if full:
                 self._described = (time.monotonic(), frozenset(keys))
         except BrokerError as exc:
@@ -276,12 +277,12 @@ class Reconciler:
                     )
                     snapshot = snapshot.merged(raced)
                 result, failed = await asyncio.to_thread(
-                    plan_isolated, contracts, snapshot, options, outcome=outcome
+                    without_gc(plan_isolated), contracts, snapshot, options, outcome=outcome
                 )
             except BrokerError as exc:
                 broker_error = str(exc)
                 result, failed = await asyncio.to_thread(
-                    plan_isolated, contracts, None, options, broker_error=broker_error
+                    without_gc(plan_isolated), contracts, None, options, broker_error=broker_error
                 )
         if outcome.created:
             log.info(
@@ -379,7 +380,7 @@ class Reconciler:
             return memo[2]
         # Planning is CPU work: a worker thread keeps watches, admission and probes answering.
         planned = await asyncio.to_thread(
-            plan_isolated,
+            without_gc(plan_isolated),
             contracts,
             snapshot,
             self.settings.plan_options,
