@@ -198,7 +198,7 @@ def _conflict(
 def check_wiring(contracts: Sequence[Contract], known_topics: Collection[str] = ()) -> WiringReport:
     """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
     contract publishes: subscribing to one is still broken, and the message says it used to
-    exist."""
+    exist; they are offered as near misses too, after published names of the same shape."""
     declarations: dict[str, list[tuple[Contract, int, PublishTopic]]] = {}
     subscribed: set[str] = set()
     for contract in contracts:
