@@ -3,12 +3,14 @@
 `NearMissIndex` is built once over the known names and answers each lookup from the keys a bug
 shape shares, instead of comparing the subscription with every name:
 
-- SEPARATOR: the name with '-'/'_' and case folded;
-- VERSION, PLURAL, RENAMED_SEGMENT: the name with one segment blanked, one key per position;
-  inside that bucket the names are keyed by the differing segment, so a plural or singular
-  spelling is looked up directly and only RENAMED_SEGMENT walks the bucket;
-- SIMILAR: a bit-parallel longest-common-subsequence pass (rapidfuzz) bounds difflib's ratio
-  from above, so difflib runs only on the few names that can still reach the cut-off.
+- SEPARATOR: the name with '-'/'_' and case folded (the normal form), looked up as is;
+- PLURAL: the normal form with one word swapped for each of its singular or plural spellings,
+  looked up the same way;
+- VERSION, RENAMED_SEGMENT: the normal form with one segment cut out, one key per position;
+  the bucket holds exactly the names that differ in that segment alone;
+- SIMILAR: asked only when the shapes above leave room. A bit-parallel longest-common-
+  subsequence pass (rapidfuzz, native code) bounds difflib's ratio from above for the names of a
+  plausible length, and difflib runs only on the names that bound lets into the top.
 
 The result is the pairwise search's, exactly: most specific shape first, then difflib's ratio,
 then the name. The index only skips work that cannot change the first MAX_SUGGESTIONS.
@@ -203,9 +205,6 @@ class NearMissIndex:
     def __init__(self, names: Iterable[str], others: Iterable[str] = ()) -> None:
         self._tier = dict.fromkeys(others, 1)
         self._tier.update(dict.fromkeys(names, 0))
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._tier
 
     @cached_property
     def _normals(self) -> dict[str, str]:

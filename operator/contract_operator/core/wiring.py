@@ -231,7 +231,7 @@ def check_wiring(
 ) -> WiringReport:
     """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
     contract publishes: subscribing to one is still broken, and the message says it used to
-    exist.
+    exist; they are offered as near misses too, after published names of the same shape.
 
     `disqualified` maps (contract key, topic) to why that declaration breaks the naming rules
     (e.g. "declares it under another node's producer segment"): such a declaration never owns
