@@ -53,6 +53,9 @@ PERMANENT_CREATE_ERRORS = frozenset(
         KafkaError.UNSUPPORTED_VERSION,
     }
 )
+# Topics per DescribeConfigs request: bounds the memory one answer takes (see
+# Broker._describe_configs) and what the reconcile loop re-reads per resync.
+DESCRIBE_BATCH = 2000
 # librdkafka's own codes whose message names the real cause of a failed connection.
 _CAUSE_CODES = frozenset(
     {KafkaError._TRANSPORT, KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError._RESOLVE}
@@ -201,10 +204,11 @@ class Broker:
         keys: Collection[str] | None = None,
         reuse: Mapping[str, ObservedTopic] | None = None,
     ) -> BrokerSnapshot:
-        """Partitions, replication factor and configs of `names`, in two batched requests.
+        """Partitions, replication factor and configs of `names`, in batched requests.
 
         One Metadata request lists every topic (its replica lists give the replication
-        factor), then one DescribeConfigs request covers all the named topics that exist.
+        factor), then DescribeConfigs requests (DESCRIBE_BATCH topics each) cover the named
+        topics that exist and are not in `reuse`.
         With `keys`, only those config entries are kept: a broker reports ~30 per topic, and
         at 10,000 topics keeping them all would dominate the operator's memory. Topics in
         `reuse` keep the configs described there (partitions and replicas are always fresh):
@@ -229,6 +233,18 @@ class Broker:
 
     def _describe_configs(
         self, names: Sequence[str], keys: Collection[str] | None = None
+    ) -> dict[str, tuple[dict[str, str | None], frozenset[str]]]:
+        """Configs of `names`, DESCRIBE_BATCH topics per request, each answer reduced to the
+        wanted keys before the next request: a broker that ignores the requested config names
+        answers with every entry of every topic (~30 objects each), and at 10,000 topics one
+        such answer alone would hold ~200 MB."""
+        out: dict[str, tuple[dict[str, str | None], frozenset[str]]] = {}
+        for start in range(0, len(names), DESCRIBE_BATCH):
+            out.update(self._describe_batch(names[start : start + DESCRIBE_BATCH], keys))
+        return out
+
+    def _describe_batch(
+        self, names: Sequence[str], keys: Collection[str] | None
     ) -> dict[str, tuple[dict[str, str | None], frozenset[str]]]:
         timeout = self.settings.timeout_s
         self._count("describe_configs")

@@ -36,6 +36,10 @@ RECONCILE = Histogram(
     "Duration of one reconcile cycle",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+RECONCILE_CPU = PromCounter(
+    "contract_operator_reconcile_cpu_seconds",
+    "CPU time the process used while reconcile cycles ran (all threads; what a cycle costs)",
+)
 ADMIN_REQUESTS = PromCounter(
     "contract_operator_admin_requests", "Kafka admin requests made", ["operation"]
 )
@@ -76,8 +80,11 @@ def contract_failure(reason: str, count: int) -> None:
         CONTRACT_FAILURES.labels(reason).inc(count)
 
 
-def observe_cycle(plan: Plan, seconds: float, broker: Broker, kube: Kube) -> None:
+def observe_cycle(
+    plan: Plan, seconds: float, broker: Broker, kube: Kube, cpu_seconds: float = 0.0
+) -> None:
     RECONCILE.observe(seconds)
+    RECONCILE_CPU.inc(max(0.0, cpu_seconds))
     CONTRACTS.set(len(plan.contracts))
     states = Counter(t.state for cp in plan.contracts for t in cp.topics)
     for state in TopicState:

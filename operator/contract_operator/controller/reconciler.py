@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..adapters.broker import Broker, BrokerError
+from ..adapters.broker import DESCRIBE_BATCH, Broker, BrokerError
 from ..adapters.kube import Kube, describe_error, is_outage, now
 from ..core.planner import ContractPlan, Plan, PlanOptions, plan
 from ..core.snapshot import BrokerSnapshot, CreateResult, ObservedTopic, TopicRequest
@@ -185,8 +185,11 @@ class Reconciler:
         self._posters = asyncio.Semaphore(settings.event_posters)
         self._apiserver_away: str | None = None  # set during an outage: logged once
         self._broker_away_since: float | None = None
-        # When all configs were last described, and which keys were kept then.
-        self._described: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+        # When each topic's configs were last read, and the declared keys known then (see
+        # _config_reuse); when unowned topics were last looked for.
+        self._described_at: dict[str, float] = {}
+        self._described_keys: frozenset[str] = frozenset()
+        self._unowned_at = float("-inf")
         self._unowned: frozenset[str] = frozenset()  # as last logged
         self._posting: set[asyncio.Task[None]] = set()  # Events still being posted
         # The last plan and what it was made from, reused while nothing changed.
@@ -243,7 +246,7 @@ class Reconciler:
             timeout = self.settings.resync_seconds if ok else self.settings.retry_seconds
 
     async def reconcile_once(self) -> CycleReport:
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         records = list(self._view())
         contracts = [r.contract for r in records if r.contract is not None]
         names = {t.name for c in contracts for t in c.published}
@@ -253,11 +256,11 @@ class Reconciler:
 
         snapshot: BrokerSnapshot | None
         broker_error: str | None = None
-        reuse, full = self._config_reuse(keys)
+        reuse = self._config_reuse(names, keys)
+        configs_read = 0
         try:
             snapshot = await asyncio.to_thread(without_gc(self.broker.describe), names, keys, reuse)
-            if full:
-                self._described = (time.monotonic(), frozenset(keys))
+            configs_read = self._note_described(snapshot, reuse, keys)
         except BrokerError as exc:
             snapshot, broker_error = None, str(exc)
         described = time.monotonic()
@@ -275,6 +278,7 @@ class Reconciler:
                     raced = await asyncio.to_thread(
                         self.broker.describe, outcome.already_existed, keys
                     )
+                    self._note_described(raced, None, None)
                     snapshot = snapshot.merged(raced)
                 result, failed = await asyncio.to_thread(
                     without_gc(plan_isolated), contracts, snapshot, options, outcome=outcome
@@ -321,22 +325,25 @@ class Reconciler:
             self._posting.add(task)
             task.add_done_callback(self._posting.discard)
         await self._forget_deleted(records, report)
-        if full and snapshot is not None:
+        if snapshot is not None and described - self._unowned_at >= self.settings.resync_seconds:
+            self._unowned_at = described
             await self._watch_unowned(contracts, snapshot)
         self._apiserver_reachable(report)
         report.seconds = time.monotonic() - started
-        metrics.observe_cycle(result, report.seconds, self.broker, self.kube)
+        metrics.observe_cycle(
+            result, report.seconds, self.broker, self.kube, time.process_time() - cpu_started
+        )
         self.cycles += 1
         busy = report.status_writes or report.created or report.failed_contracts
         log.log(
             logging.INFO if busy else logging.DEBUG,  # an idle resync says nothing at INFO
-            "cycle %d: %d contracts in %.2f s (describe %.2f%s, plan %.2f, create %.2f, "
+            "cycle %d: %d contracts in %.2f s (describe %.2f, %d configs; plan %.2f, create %.2f, "
             "statuses %.2f): %d created, %d status writes, %d events, %d failed",
             self.cycles,
             report.contracts,
             report.seconds,
             described - started,
-            "" if full else " incremental",
+            configs_read,
             planned - described,
             created_at - planned,
             report.seconds - (created_at - started),
@@ -347,19 +354,53 @@ class Reconciler:
         )
         return report
 
-    def _config_reuse(self, keys: set[str]) -> tuple[dict[str, ObservedTopic] | None, bool]:
-        """Configs from the last snapshot that this cycle may reuse, and whether it is a full
-        describe. Every resync interval (and whenever a newly declared key was not described)
-        all configs are read again, so drift made on the broker is still seen; in between, a
-        burst of new contracts costs DescribeConfigs for their own topics only."""
-        at, described_keys = self._described
-        if (
-            self.last_snapshot is None
-            or time.monotonic() - at >= self.settings.resync_seconds
-            or not keys <= described_keys
-        ):
-            return None, True
-        return dict(self.last_snapshot.topics), False
+    def _config_reuse(
+        self, names: Collection[str], keys: Collection[str]
+    ) -> dict[str, ObservedTopic] | None:
+        """The configs from the last snapshot this cycle may keep; None to read them all.
+
+        Read each cycle: topics never described (new ones), and of the others those read
+        longest ago, once they are a resync interval old, at most DESCRIBE_BATCH of them (one
+        request). Up to DESCRIBE_BATCH declared topics, every resync re-reads every config,
+        so drift made on the broker shows within one interval; beyond, a topic's configs are
+        re-read every ceil(topics / DESCRIBE_BATCH) intervals, and a resync at 10,000 topics
+        stays one bounded request (partitions and replication factor are always fresh). A
+        newly declared config key reads everything again.
+        """
+        last = self.last_snapshot
+        if last is None or not set(keys) <= self._described_keys:
+            return None
+        clock = time.monotonic()
+        never = float("-inf")
+        interval = self.settings.resync_seconds
+        due = [
+            name
+            for name in names
+            if name in last.topics and clock - self._described_at.get(name, never) >= interval
+        ]
+        due.sort(key=lambda name: self._described_at.get(name, never))
+        refresh = set(due[:DESCRIBE_BATCH])
+        return {name: t for name, t in last.topics.items() if name not in refresh}
+
+    def _note_described(
+        self,
+        snapshot: BrokerSnapshot,
+        reuse: Mapping[str, ObservedTopic] | None,
+        keys: Collection[str] | None,
+    ) -> int:
+        """Remember when the configs in `snapshot` (all but the reused ones) were read."""
+        clock = time.monotonic()
+        kept = reuse or {}
+        read = [name for name in snapshot.topics if name not in kept]
+        for name in read:
+            self._described_at[name] = clock
+        if keys is not None:
+            if reuse is None:
+                self._described_keys = frozenset(keys)
+            # Topics no longer declared (or gone from the broker) need no date.
+            for name in [n for n in self._described_at if n not in snapshot.topics]:
+                del self._described_at[name]
+        return len(read)
 
     async def _plan(
         self,

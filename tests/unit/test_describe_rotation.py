@@ -1,0 +1,111 @@
+"""Config reads stay bounded at any fleet size: DescribeConfigs in batches, and a resync
+re-reads the configs read longest ago, one batch of them, until every topic had its turn."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
+
+from confluent_kafka.admin import ConfigSource
+
+from contract_operator.adapters.broker import DESCRIBE_BATCH, Broker, BrokerSettings
+from contract_operator.controller.reconciler import Reconciler
+from contract_operator.controller.settings import OperatorSettings
+from contract_operator.core.snapshot import BrokerSnapshot
+
+from .factories import observed
+
+
+class _Entry:
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self.source = ConfigSource.DYNAMIC_TOPIC_CONFIG.value
+
+
+class _Done:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self.value
+
+
+class DescribingAdmin:
+    """Lists `topics`; answers DescribeConfigs with every entry, as a broker that ignores the
+    requested config names does (the testbed's does)."""
+
+    def __init__(self, topics: list[str]) -> None:
+        self.topics = topics
+        self.batches: list[int] = []
+
+    def list_topics(self, timeout: float) -> Any:
+        partition = SimpleNamespace(replicas=[1])
+        meta = SimpleNamespace(error=None, partitions={0: partition})
+        return SimpleNamespace(topics=dict.fromkeys(self.topics, meta))
+
+    def describe_configs(self, resources: list[Any], **_: Any) -> dict[Any, _Done]:
+        self.batches.append(len(resources))
+        every = {"retention.ms": _Entry("1000"), "cleanup.policy": _Entry("delete")}
+        return {r: _Done(every) for r in resources}
+
+
+def test_describe_configs_goes_in_batches_and_keeps_only_the_declared_keys() -> None:
+    names = [f"onex.evt.n{i}.done.v1" for i in range(2 * DESCRIBE_BATCH + 7)]
+    admin = DescribingAdmin(names)
+    snapshot = Broker(BrokerSettings("127.0.0.1:9"), admin=admin).describe(names, {"retention.ms"})
+    assert admin.batches == [DESCRIBE_BATCH, DESCRIBE_BATCH, 7]
+    assert len(snapshot.topics) == len(names)
+    assert all(t.config == {"retention.ms": "1000"} for t in snapshot.topics.values())
+
+
+def _reconciler() -> Reconciler:
+    settings = OperatorSettings(resync_seconds=60)
+    return Reconciler(settings, broker=None, kube=None, view=lambda: [])  # type: ignore[arg-type]
+
+
+def _snapshot(names: list[str]) -> BrokerSnapshot:
+    topics = {n: observed(n, 1, 1, **{"retention.ms": "1000"}) for n in names}
+    return BrokerSnapshot(topics, frozenset(names))
+
+
+def test_a_resync_rereads_one_batch_oldest_first_until_every_topic_had_its_turn(
+    monkeypatch: Any,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("contract_operator.controller.reconciler.time.monotonic", lambda: clock[0])
+    names = [f"onex.evt.n{i}.done.v1" for i in range(2 * DESCRIBE_BATCH + 500)]
+    keys = {"retention.ms"}
+    loop = _reconciler()
+    assert loop._config_reuse(names, keys) is None  # nothing read yet: everything
+
+    loop.last_snapshot = _snapshot(names)
+    assert loop._note_described(loop.last_snapshot, None, keys) == len(names)
+    assert len(loop._config_reuse(names, keys) or {}) == len(names)  # nothing is due yet
+
+    clock[0] += 60  # one resync later every topic is due; one batch is re-read per resync
+    batches: list[set[str]] = []
+    for _ in range(math.ceil(len(names) / DESCRIBE_BATCH)):
+        reuse = loop._config_reuse(names, keys)
+        assert reuse is not None
+        due = {n for n in names if n not in reuse}
+        assert 0 < len(due) <= DESCRIBE_BATCH
+        # Oldest first: no topic is read twice before every topic was read once.
+        unread = set(names).difference(*batches)
+        assert due >= unread or due <= unread
+        batches.append(due)
+        loop._note_described(loop.last_snapshot, reuse, keys)
+        clock[0] += 60
+    assert set().union(*batches) == set(names)
+
+
+def test_a_new_topic_is_read_at_once_and_a_new_key_rereads_everything(monkeypatch: Any) -> None:
+    monkeypatch.setattr("contract_operator.controller.reconciler.time.monotonic", lambda: 5.0)
+    names = ["onex.evt.a.done.v1", "onex.evt.b.done.v1"]
+    loop = _reconciler()
+    loop.last_snapshot = _snapshot(names)
+    loop._note_described(loop.last_snapshot, None, {"retention.ms"})
+    reuse = loop._config_reuse([*names, "onex.evt.c.done.v1"], {"retention.ms"})
+    assert reuse is not None and "onex.evt.c.done.v1" not in reuse  # new: described
+    assert set(reuse) == set(names)  # known and recent: kept
+    assert loop._config_reuse(names, {"retention.ms", "cleanup.policy"}) is None
