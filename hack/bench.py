@@ -532,6 +532,7 @@ class Result:
     cpu_s: float = 0.0
     scenario: str = ""
     resync_requests: str = ""  # an idle resync: admin requests, status writes, CPU seconds
+    restart: str = ""  # a restart: first full cycle after, status writes, peak RSS
 
     @property
     def after_apply_s(self) -> float:
@@ -658,6 +659,31 @@ def preload_topics(bootstrap: str, run_id: str, count: int) -> None:
             future.result(timeout=120)
 
 
+def restart(
+    testbed: Testbed, namespace: str, log_dir: Path, run_id: str, n: int, m: int, resync: float
+) -> str:
+    """Start a fresh operator on a namespace whose `n` contracts are all Ready; how long
+    until its first cycle covered all of them, what it wrote, its peak memory."""
+    operator = Operator(
+        testbed, namespace, log_dir / f"operator-{n}x{m}-{run_id}-restart.log", resync=resync
+    )
+    try:
+        started = time.monotonic()
+        operator.wait_up(60)
+
+        def full_cycle() -> bool:
+            seen = operator.metrics()
+            return cycles(seen) >= 1 and seen.get("contract_operator_contracts", 0) >= n
+
+        wait_until(f"a first cycle over all {n} contracts", full_cycle, 600, operator, 0.5)
+        seconds = time.monotonic() - started
+        writes = status_writes(operator.metrics())
+        _, peak = operator.memory()
+        return f"first full cycle after {seconds:.1f} s, {writes} writes, peak {peak:.0f} MB"
+    finally:
+        operator.stop()
+
+
 def run_size(
     args: argparse.Namespace,
     testbed: Testbed,
@@ -763,7 +789,7 @@ def run_size(
         operator.check_alive()
         idle_to = operator.metrics()
 
-        resync_figures = ""
+        resync_figures = restart_figures = ""
         if scenario == "idle-resync":
             # Phase 3: timer-driven resyncs with nothing changed. The first after the burst
             # re-plans once (the topics it created are now plain Present); from the second on
@@ -792,6 +818,11 @@ def run_size(
                 )
             resync_figures = f"first: {figures[0]}; steady: {figures[1]}"
             log(f"{n}x{m}: idle resyncs: {resync_figures}")
+            # Phase 4: a restart (a new pod): the operator lists every contract, indexes it
+            # and runs one full cycle, which writes nothing since every status is current.
+            operator.stop()
+            restart_figures = restart(testbed, namespace, log_dir, run_id, n, m, resync)
+            log(f"{n}x{m}: restart: {restart_figures}")
 
         def delta(fn: Callable[[dict[str, float]], Any]) -> Any:
             return fn(after) - fn(before)
@@ -817,6 +848,7 @@ def run_size(
             cpu_s=cpu,
             scenario=scenario,
             resync_requests=resync_figures,
+            restart=restart_figures,
         )
         log(f"{n}x{m}: {result}")
         return result
@@ -855,6 +887,7 @@ COLUMNS = (
     ("cpu_s", lambda r: f"{r.cpu_s:.1f}"),
     ("worst_healthz_s", lambda r: f"{r.healthz_worst_s:.3f}"),
     ("idle_resync", lambda r: r.resync_requests or "-"),
+    ("restart", lambda r: r.restart or "-"),
 )
 
 

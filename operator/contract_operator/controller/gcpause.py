@@ -1,4 +1,4 @@
-"""Pause Python's cyclic garbage collector around the loop's bulk steps.
+"""Pause Python's cyclic garbage collector around the loop's bulk steps; give freed heap back.
 
 A DescribeConfigs answer for 10,000 topics is ~340,000 new objects, and a plan at that size
 as many again; each burst triggers full collections that walk every live object (the parsed
@@ -9,6 +9,8 @@ over. Re-entrant across threads: collection resumes when the last paused step en
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import gc
 import threading
@@ -50,3 +52,26 @@ def without_gc(fn: Callable[P, R]) -> Callable[P, R]:
             _exit()
 
     return run
+
+
+def _libc_trim() -> Callable[[int], object] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], object] = libc.malloc_trim
+        return trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to give back
+        return None
+
+
+_malloc_trim = _libc_trim()
+
+
+def give_back_memory() -> None:
+    """Return the heap a busy cycle freed to the OS (glibc's malloc_trim).
+
+    glibc keeps freed memory for reuse: after a burst of 10,000 new contracts the process
+    held ~130 MB of free heap that only a trim returns. Costs a few milliseconds; called
+    after cycles that did real work, not after idle ones.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)

@@ -34,7 +34,7 @@ from ..core.status import (
 from ..core.unowned import unowned_topics
 from ..model.contract import Contract, ContractError
 from . import metrics
-from .gcpause import without_gc
+from .gcpause import give_back_memory, without_gc
 from .health import Health
 from .settings import OperatorSettings
 
@@ -190,6 +190,7 @@ class Reconciler:
         self._described_at: dict[str, float] = {}
         self._described_keys: frozenset[str] = frozenset()
         self._unowned_at = float("-inf")
+        self._declared_memo: tuple[list[Contract], set[str], set[str]] | None = None
         self._unowned: frozenset[str] = frozenset()  # as last logged
         self._posting: set[asyncio.Task[None]] = set()  # Events still being posted
         # The last plan and what it was made from, reused while nothing changed.
@@ -249,9 +250,7 @@ class Reconciler:
         started, cpu_started = time.monotonic(), time.process_time()
         records = list(self._view())
         contracts = [r.contract for r in records if r.contract is not None]
-        names = {t.name for c in contracts for t in c.published}
-        names |= {s for c in contracts for s in c.subscribed}
-        keys = {k for c in contracts for t in c.published for k in t.config}
+        names, keys = self._declared(contracts)
         options = self.settings.plan_options
 
         snapshot: BrokerSnapshot | None
@@ -335,6 +334,8 @@ class Reconciler:
         )
         self.cycles += 1
         busy = report.status_writes or report.created or report.failed_contracts
+        if busy or self.cycles == 1:
+            give_back_memory()
         log.log(
             logging.INFO if busy else logging.DEBUG,  # an idle resync says nothing at INFO
             "cycle %d: %d contracts in %.2f s (describe %.2f, %d configs; plan %.2f, create %.2f, "
@@ -353,6 +354,22 @@ class Reconciler:
             report.failed_contracts,
         )
         return report
+
+    def _declared(self, contracts: list[Contract]) -> tuple[set[str], set[str]]:
+        """Topic names the contracts publish or subscribe to, and the config keys they declare;
+        the last answer again while the contracts are the very same objects (an idle resync)."""
+        memo = self._declared_memo
+        if (
+            memo is not None
+            and len(memo[0]) == len(contracts)
+            and all(a is b for a, b in zip(memo[0], contracts, strict=True))
+        ):
+            return memo[1], memo[2]
+        names = {t.name for c in contracts for t in c.published}
+        names |= {s for c in contracts for s in c.subscribed}
+        keys = {k for c in contracts for t in c.published for k in t.config}
+        self._declared_memo = (contracts, names, keys)
+        return names, keys
 
     def _config_reuse(
         self, names: Collection[str], keys: Collection[str]
