@@ -201,3 +201,32 @@ def test_a_record_is_built_even_when_the_parser_fails(monkeypatch: pytest.Monkey
     record = loop.record_of({"metadata": {"namespace": "a", "name": "b"}, "spec": {}})
     assert isinstance(record, Record) and record.contract is None
     assert "parser bug" in (record.error or "")
+
+
+def test_no_cycle_runs_on_a_half_listed_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The resync timer may fire while kopf is still indexing a large initial listing; the
+    first cycle waits for kopf's first event, which comes once every contract is indexed."""
+    settings = OperatorSettings(resync_seconds=1, retry_seconds=0.02, batch_window_seconds=0)
+    half_listed = [object()]  # the view already holds part of the fleet
+    rec = Reconciler(settings, None, kube=None, view=lambda: half_listed)  # type: ignore[arg-type]
+    cycles: list[float] = []
+
+    async def reconcile_once() -> loop.CycleReport:
+        cycles.append(asyncio.get_running_loop().time())
+        return loop.CycleReport()
+
+    monkeypatch.setattr(rec, "reconcile_once", reconcile_once)
+
+    async def scenario() -> tuple[int, int]:
+        task = asyncio.create_task(rec._loop(0.02))  # a timer much shorter than the listing
+        await asyncio.sleep(0.3)
+        before = len(cycles)
+        rec.wake()  # kopf's first event: the listing is indexed
+        await asyncio.sleep(0.2)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return before, len(cycles)
+
+    before, after = asyncio.run(scenario())
+    assert before == 0
+    assert after >= 1

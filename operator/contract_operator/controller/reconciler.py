@@ -176,6 +176,7 @@ class Reconciler:
         self._view = view
         self._paused = gate  # returns True while another replica is the active one
         self._wake = asyncio.Event()
+        self._woken = False  # kopf's first event: every listed contract is in the view
         # The status we last wrote, by uid: the watch may not have delivered it back yet, and
         # comparing with it is what keeps an unchanged status from being written twice.
         self._written: dict[str, Mapping[str, Any]] = {}
@@ -204,6 +205,7 @@ class Reconciler:
         self.last_snapshot: BrokerSnapshot | None = None
 
     def wake(self) -> None:
+        self._woken = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -225,6 +227,13 @@ class Reconciler:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+            if not self._woken and next(iter(self._view()), None) is not None:
+                # The timer fired while kopf is still indexing the initial listing (it calls
+                # the event handler that wakes this loop only once every contract is indexed):
+                # a cycle now would judge a fleet of which part is missing, e.g. report broken
+                # wires whose publishers are simply not indexed yet.
+                timeout = self.settings.retry_seconds
+                continue
             await asyncio.sleep(self.settings.batch_window_seconds)
             self._wake.clear()
             self.health.cycle_started()
