@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # as the declaration changes); transient failures back off from retry_seconds up to the cap.
 PERMANENT_RETRY_SECONDS = 3600.0
 TRANSIENT_RETRY_CAP_SECONDS = 300.0
+LOGGED_NAMES = 20  # topic names in one log line; each contract's status names its own
 
 
 @dataclass(frozen=True)
@@ -297,9 +298,10 @@ class Reconciler:
                     without_gc(plan_isolated), contracts, None, options, broker_error=broker_error
                 )
         if outcome.created:
-            log.info(
-                "created %d topic(s): %s", len(outcome.created), ", ".join(sorted(outcome.created))
-            )
+            # Named in full up to a screenful; a burst of 10,000 would be one 300 KB line.
+            new = sorted(outcome.created)
+            more = f" and {len(new) - LOGGED_NAMES} more" if len(new) > LOGGED_NAMES else ""
+            log.info("created %d topic(s): %s%s", len(new), ", ".join(new[:LOGGED_NAMES]), more)
         if broker_error and not grace:
             log.warning("%s", broker_error)
 
