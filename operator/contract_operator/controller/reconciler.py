@@ -346,7 +346,7 @@ class Reconciler:
         self.cycles += 1
         busy = report.status_writes or report.created or report.failed_contracts
         if busy or self.cycles == 1:
-            give_back_memory()
+            await asyncio.to_thread(give_back_memory)  # ctypes drops the GIL: probes answer
         log.log(
             logging.INFO if busy else logging.DEBUG,  # an idle resync says nothing at INFO
             "cycle %d: %d contracts in %.2f s (describe %.2f, %d configs; plan %.2f, create %.2f, "
