@@ -23,7 +23,6 @@ from contract_operator.cli.common import (
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.controller import metrics
 from contract_operator.controller.admission import (
-    AdmissionSettingsError,
     add_admission_options,
     admission_settings,
 )
@@ -174,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     settings = operator_settings(args)
     try:
         admission = admission_settings(args)
-    except AdmissionSettingsError as exc:
+    except SettingsError as exc:
         raise UsageError(str(exc)) from None
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UsageError(

@@ -28,6 +28,7 @@ from ..core.naming import NamingRules
 from ..model.contract import GROUP, PLURAL, VERSION, Contract, ContractError
 from .certs import CertFiles, write_self_signed
 from .reconciler import Record
+from .settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ ENV_CONFIG = "CONTRACT_OPERATOR_ADMISSION_WEBHOOK_CONFIG"
 ENV_TIMEOUT = "CONTRACT_OPERATOR_ADMISSION_TIMEOUT_SECONDS"
 
 
-class AdmissionSettingsError(ValueError):
+class AdmissionSettingsError(SettingsError):
     """An admission setting that cannot work; the message names the flag and the variable."""
 
 
