@@ -7,9 +7,11 @@ import math
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import ConfigSource
 
-from contract_operator.adapters.broker import DESCRIBE_BATCH, Broker, BrokerSettings
+from contract_operator.adapters.broker import DESCRIBE_BATCH, Broker, BrokerError, BrokerSettings
 from contract_operator.controller.reconciler import Reconciler
 from contract_operator.controller.settings import OperatorSettings
 from contract_operator.core.snapshot import BrokerSnapshot
@@ -109,3 +111,41 @@ def test_a_new_topic_is_read_at_once_and_a_new_key_rereads_everything(monkeypatc
     assert reuse is not None and "onex.evt.c.done.v1" not in reuse  # new: described
     assert set(reuse) == set(names)  # known and recent: kept
     assert loop._config_reuse(names, {"retention.ms", "cleanup.policy"}) is None
+
+
+class _Refused:
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+    def result(self, timeout: float | None = None) -> Any:
+        raise KafkaException(KafkaError(self.code, "refused"))
+
+
+class RefusingAdmin(DescribingAdmin):
+    """Answers DescribeConfigs, except with `code` for the topics in `refuse`."""
+
+    def __init__(self, topics: list[str], refuse: set[str], code: int) -> None:
+        super().__init__(topics)
+        self.refuse, self.code = refuse, code
+
+    def describe_configs(self, resources: list[Any], **kwargs: Any) -> dict[Any, Any]:
+        answers: dict[Any, Any] = super().describe_configs(resources, **kwargs)
+        return {
+            r: _Refused(self.code) if r.name in self.refuse else answer
+            for r, answer in answers.items()
+        }
+
+
+def test_a_topic_the_broker_will_not_describe_stays_that_topics_problem() -> None:
+    names = ["onex.evt.a.done.v1", "onex.evt.secret.done.v1"]
+    admin = RefusingAdmin(names, {names[1]}, KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    snapshot = Broker(BrokerSettings("127.0.0.1:9"), admin=admin).describe(names, {"retention.ms"})
+    assert snapshot.topics[names[0]].config == {"retention.ms": "1000"}
+    assert snapshot.topics[names[1]].config == {}  # its declared keys show as unverifiable
+
+
+def test_a_failed_describe_request_is_still_a_broker_error() -> None:
+    names = ["onex.evt.a.done.v1"]
+    admin = RefusingAdmin(names, set(names), KafkaError._TIMED_OUT)
+    with pytest.raises(BrokerError, match="_TIMED_OUT"):
+        Broker(BrokerSettings("127.0.0.1:9"), admin=admin).describe(names, {"retention.ms"})
