@@ -40,6 +40,16 @@ class Testbed:
             "BOOTSTRAP_SERVERS": self.bootstrap_servers,
         }
 
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`contract-operator ARGS...` against this testbed, as a user would run it."""
+        return subprocess.run(
+            [sys.executable, "-m", "contract_operator", *args],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=timeout,
+        )
+
 
 def _exports(text: str) -> dict[str, str]:
     out = {}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -202,16 +200,6 @@ def test_adapter_touches_only_read_calls_and_create_topics(
 # --- the CLI call sites -------------------------------------------------------------------
 
 
-def _cli(testbed: Testbed, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "contract_operator", *args],
-        capture_output=True,
-        text=True,
-        env=testbed.env(),
-        timeout=60,
-    )
-
-
 def _write_contract(tmp_path: Path, node: str, topic: str, partitions: int) -> Path:
     path = tmp_path / "contract.yaml"
     path.write_text(
@@ -228,22 +216,22 @@ def test_plan_then_provision_then_plan_again(
     topic = _topic(topic_prefix, "shipment-sent")
     path = _write_contract(tmp_path, _node(topic_prefix), topic, 3)
 
-    planned = _cli(testbed, "plan", str(path))
+    planned = testbed.cli("plan", str(path))
     assert planned.returncode == 2, planned.stderr
     assert f"+ {topic}" in planned.stdout
     assert topic not in admin.list_topics(timeout=10).topics  # plan is read-only
 
-    provisioned = _cli(testbed, "provision", str(path))
+    provisioned = testbed.cli("provision", str(path))
     assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
     assert "Created (1)" in provisioned.stdout
     state = _describe(admin, topic)
 
-    again = _cli(testbed, "provision", str(path), "--format", "json")
+    again = testbed.cli("provision", str(path), "--format", "json")
     assert again.returncode == 0
     report = json.loads(again.stdout)
     assert report["created"] == [] and report["in_sync"] == [topic]
     assert _describe(admin, topic) == state
-    assert _cli(testbed, "plan", str(path)).returncode == 0
+    assert testbed.cli("plan", str(path)).returncode == 0
 
 
 def test_plan_reports_drift_with_exit_code_3(
@@ -252,7 +240,7 @@ def test_plan_reports_drift_with_exit_code_3(
     topic = _topic(topic_prefix, "stock-changed")
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=10)
     path = _write_contract(tmp_path, _node(topic_prefix), topic, 3)
-    planned = _cli(testbed, "plan", str(path))
+    planned = testbed.cli("plan", str(path))
     assert planned.returncode == 3, planned.stdout + planned.stderr
     assert "partitions: declared 3, actual 1" in planned.stdout
 
@@ -261,8 +249,8 @@ def test_plan_with_unreachable_broker_exits_1_with_message(
     testbed: Testbed, tmp_path: Path
 ) -> None:
     path = _write_contract(tmp_path, "router", "onex.evt.router.routing-complete.v1", 1)
-    result = _cli(
-        testbed, "plan", str(path), "--bootstrap-server", "127.0.0.1:1", "--broker-timeout", "2"
+    result = testbed.cli(
+        "plan", str(path), "--bootstrap-server", "127.0.0.1:1", "--broker-timeout", "2"
     )
     assert result.returncode == 1
     assert "cannot reach broker 127.0.0.1:1" in result.stderr

@@ -4,8 +4,6 @@ namespaces, a drifted topic, a broken wire and a topic no contract owns."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -17,16 +15,6 @@ from kubernetes import client
 from contract_operator.adapters.broker import Broker, BrokerSettings
 from contract_operator.cli.report import EXIT_ERROR, EXIT_OK, EXIT_UNOWNED
 from tests.integration.conftest import Testbed
-
-
-def _cli(testbed: Testbed, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "contract_operator", *args],
-        capture_output=True,
-        text=True,
-        env=testbed.env(),
-        timeout=120,
-    )
 
 
 def _namespace(kube: client.ApiClient) -> str:
@@ -105,7 +93,7 @@ def fleet(
 def test_report_without_path_lists_drift_broken_wire_and_unowned_topic_across_namespaces(
     testbed: Testbed, fleet: dict[str, str]
 ) -> None:
-    result = _cli(testbed, "report", "-n", fleet["a"], "-n", fleet["b"], "--format", "json")
+    result = testbed.cli("report", "-n", fleet["a"], "-n", fleet["b"], "--format", "json")
     assert result.returncode == EXIT_ERROR, result.stderr  # the broken wire is an error
     data = json.loads(result.stdout)
     assert data["contracts"] == 3
@@ -124,7 +112,7 @@ def test_report_without_path_lists_drift_broken_wire_and_unowned_topic_across_na
     ]
 
     # Every namespace (the default): our findings are there among whatever else the cluster has.
-    text = _cli(testbed, "report")
+    text = testbed.cli("report")
     assert text.returncode == EXIT_ERROR, text.stderr
     assert "Report: " in text.stdout and "all namespaces" in text.stdout
     assert f"~ {fleet['routing']}  ({fleet['a']}/router)" in text.stdout
@@ -132,7 +120,7 @@ def test_report_without_path_lists_drift_broken_wire_and_unowned_topic_across_na
     assert f"did you mean {fleet['routing']}?" in text.stdout
     assert f"? {fleet['left']}  empty (never written)" in text.stdout
 
-    markdown = _cli(testbed, "report", "-n", fleet["b"], "--format", "markdown")
+    markdown = testbed.cli("report", "-n", fleet["b"], "--format", "markdown")
     assert markdown.returncode == EXIT_ERROR
     assert "#### Broken wires" in markdown.stdout and f"`{fleet['typo']}`" in markdown.stdout
 
@@ -144,7 +132,7 @@ def test_report_exit_status_for_a_clean_namespace_and_one_with_a_topic_left_behi
     topic = f"onex.evt.{node}.done.v1"
     _create(admin, topic, 3)
     _apply(kube, ns, "clean", node, publish=[{"name": topic, "partitions": 3}])
-    clean = _cli(testbed, "report", "-n", ns)
+    clean = testbed.cli("report", "-n", ns)
     assert clean.returncode == EXIT_OK, clean.stdout + clean.stderr
     assert "Summary: nothing wrong; 1 healthy" in clean.stdout
 
@@ -154,7 +142,7 @@ def test_report_exit_status_for_a_clean_namespace_and_one_with_a_topic_left_behi
     for i in range(3):
         producer.produce(left, value=b"x", partition=i % 2)
     assert producer.flush(15) == 0
-    leftover = _cli(testbed, "report", "-n", ns)
+    leftover = testbed.cli("report", "-n", ns)
     assert leftover.returncode == EXIT_UNOWNED, leftover.stdout + leftover.stderr
     assert f"? {left}  written to (end offset 3)" in leftover.stdout
 
@@ -162,8 +150,7 @@ def test_report_exit_status_for_a_clean_namespace_and_one_with_a_topic_left_behi
 def test_report_with_an_unreachable_broker_exits_1_and_still_shows_the_wiring(
     testbed: Testbed, fleet: dict[str, str]
 ) -> None:
-    result = _cli(
-        testbed,
+    result = testbed.cli(
         "report",
         "-n",
         fleet["b"],
@@ -180,7 +167,7 @@ def test_report_with_an_unreachable_broker_exits_1_and_still_shows_the_wiring(
 def test_graph_without_path_includes_both_namespaces_nodes(
     testbed: Testbed, fleet: dict[str, str]
 ) -> None:
-    dot = _cli(testbed, "graph", "-n", fleet["a"], "-n", fleet["b"], "--format", "dot")
+    dot = testbed.cli("graph", "-n", fleet["a"], "-n", fleet["b"], "--format", "dot")
     assert dot.returncode == 0, dot.stderr
     for contract in ("a/router", "a/gateway", "b/notifier"):
         ns, name = contract.split("/")
@@ -188,7 +175,7 @@ def test_graph_without_path_includes_both_namespaces_nodes(
     assert "[broken wire]" in dot.stdout and "did you mean?" in dot.stdout
     assert "[unowned]" in dot.stdout and "[drift]" in dot.stdout
 
-    everywhere = _cli(testbed, "graph")  # every namespace, Mermaid
+    everywhere = testbed.cli("graph")  # every namespace, Mermaid
     assert everywhere.returncode == 0, everywhere.stderr
     assert everywhere.stdout.startswith("flowchart LR")
     assert f"{fleet['a']}/router" in everywhere.stdout
