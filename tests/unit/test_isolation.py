@@ -230,3 +230,20 @@ def test_no_cycle_runs_on_a_half_listed_index(monkeypatch: pytest.MonkeyPatch) -
     before, after = asyncio.run(scenario())
     assert before == 0
     assert after >= 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("resync_seconds", float("nan")),
+        ("stall_seconds", float("inf")),
+        ("broker_grace_seconds", -5.0),
+        ("broker_grace_seconds", float("inf")),
+    ],
+)
+def test_a_duration_that_is_not_one_is_refused_with_its_flag(setting: str, value: float) -> None:
+    from contract_operator.controller.settings import SettingsError
+
+    flag = "--" + setting.replace("_", "-")
+    with pytest.raises(SettingsError, match=f"not a duration.*{flag}"):
+        OperatorSettings(**{setting: value})

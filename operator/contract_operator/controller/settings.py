@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,17 @@ class OperatorSettings:
     event_posters: int = 4
 
     def __post_init__(self) -> None:
+        # float() takes "nan" and "inf": neither is a duration a timer or a grace can use.
+        for what, value, flag, env in (
+            ("resync interval", self.resync_seconds, "--resync-seconds", ENV_RESYNC),
+            ("stall limit", self.stall_seconds, "--stall-seconds", ENV_STALL),
+            ("broker grace", self.broker_grace_seconds, "--broker-grace-seconds", ENV_BROKER_GRACE),
+        ):
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise SettingsError(
+                    f"{what} {value:g} s is not a duration: use a finite number of seconds, "
+                    f"0 or more ({flag}, {env})"
+                )
         if self.stall_seconds is None:
             object.__setattr__(self, "stall_seconds", max(3 * self.resync_seconds, 60.0))
         # 0 would turn the resync timer into a busy loop against the broker and the apiserver.
