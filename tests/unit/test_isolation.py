@@ -247,3 +247,31 @@ def test_a_duration_that_is_not_one_is_refused_with_its_flag(setting: str, value
     flag = "--" + setting.replace("_", "-")
     with pytest.raises(SettingsError, match=f"not a duration.*{flag}"):
         OperatorSettings(**{setting: value})
+
+
+def test_a_growing_listing_keeps_liveness_and_a_stalled_one_fails() -> None:
+    """While the first cycle waits for a large listing, liveness follows the listing: a pod
+    is not restarted while kopf indexes (or it would never finish), but is when it stalls."""
+    now = [0.0]
+    settings = OperatorSettings(
+        resync_seconds=1, retry_seconds=0.01, batch_window_seconds=0, stall_seconds=60
+    )
+    health = Health(settings, clock=lambda: now[0])
+    view: list[object] = [object()]
+    rec = Reconciler(settings, None, kube=None, view=lambda: view, health=health)  # type: ignore[arg-type]
+
+    async def scenario() -> tuple[bool, bool]:
+        task = asyncio.create_task(rec._loop(0.01))
+        for _ in range(5):  # 250 s of indexing, far past the stall limit, always growing
+            now[0] += 50
+            view.append(object())
+            await asyncio.sleep(0.05)
+        growing = health.live()[0]
+        now[0] += 61  # then nothing more for longer than the limit
+        await asyncio.sleep(0.05)
+        stalled = health.live()[0]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return growing, stalled
+
+    assert asyncio.run(scenario()) == (True, False)

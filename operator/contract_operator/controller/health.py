@@ -43,6 +43,7 @@ class Health:
         self.started = clock()
         self.cycle_began: float | None = None  # set while a cycle runs
         self.last_finished: float | None = None
+        self.last_indexed: float | None = None  # the initial listing grew (before any cycle)
         self.last_ok: bool | None = None
         self.listed = False
         self.last_error: str | None = None
@@ -64,6 +65,10 @@ class Health:
             self.last_ok = ok
             metrics.cycle_finished(ok)
 
+    def listing_grew(self) -> None:
+        """kopf is still indexing a large initial listing, and getting on: alive, not stuck."""
+        self.last_indexed = self._clock()
+
     def note_error(self, error: str) -> None:
         self.last_error = error
 
@@ -79,7 +84,9 @@ class Health:
 
     def live(self) -> tuple[bool, dict[str, Any]]:
         clock = self._clock()
-        since = clock - (self.last_finished if self.last_finished is not None else self.started)
+        since = clock - max(
+            t for t in (self.started, self.last_finished, self.last_indexed) if t is not None
+        )
         detail: dict[str, Any] = {
             "secondsSinceLastCycle": round(since, 1),
             "stallSeconds": self.stall_seconds,

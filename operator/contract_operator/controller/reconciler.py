@@ -178,6 +178,7 @@ class Reconciler:
         self._paused = gate  # returns True while another replica is the active one
         self._wake = asyncio.Event()
         self._woken = False  # kopf's first event: every listed contract is in the view
+        self._indexed = 0  # contracts in the view while waiting for that first event
         # The status we last wrote, by uid: the watch may not have delivered it back yet, and
         # comparing with it is what keeps an unchanged status from being written twice.
         self._written: dict[str, Mapping[str, Any]] = {}
@@ -228,11 +229,16 @@ class Reconciler:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            if not self._woken and next(iter(self._view()), None) is not None:
+            indexed = 0 if self._woken else sum(1 for _ in self._view())
+            if indexed:
                 # The timer fired while kopf is still indexing the initial listing (it calls
                 # the event handler that wakes this loop only once every contract is indexed):
                 # a cycle now would judge a fleet of which part is missing, e.g. report broken
-                # wires whose publishers are simply not indexed yet.
+                # wires whose publishers are simply not indexed yet. A listing that grows keeps
+                # liveness true; one that stalls lets it fail.
+                if indexed != self._indexed:
+                    self._indexed = indexed
+                    self.health.listing_grew()
                 timeout = self.settings.retry_seconds
                 continue
             await asyncio.sleep(self.settings.batch_window_seconds)
