@@ -154,6 +154,26 @@ def test_a_broken_wire_is_admitted_and_kubectl_prints_the_suggestion(
     ), result.stderr
 
 
+def test_the_webhook_sees_a_publisher_change_at_once(webhook, kube, kubectl, namespace) -> None:  # type: ignore[no-untyped-def]
+    """The view the webhook answers from follows every watch event, also a change that keeps
+    the number of contracts (the router renaming what it publishes)."""
+    start_with_router(webhook, kube, kubectl, namespace)
+    subscriber = manifest("billing", namespace, "billing", subscribe=[ROUTING])
+    before = kubectl.apply(subscriber, dry_run=True)
+    assert before.returncode == 0, before.stderr
+    assert not any("[broken-wire]" in w for w in warnings_of(before.stderr)), before.stderr
+
+    renamed = manifest("router", namespace, "router", publish=["onex.evt.router.routed.v1"])
+    assert kubectl.apply(renamed).returncode == 0
+    wait_for(lambda: reconciled(kube, namespace, ["router"]), 30, what="router reconciled")
+
+    after = kubectl.apply(subscriber, dry_run=True)
+    assert after.returncode == 0, after.stderr
+    assert any("[broken-wire]" in w and ROUTING in w for w in warnings_of(after.stderr)), (
+        after.stderr
+    )
+
+
 def test_publishing_under_another_nodes_producer_segment_is_refused(
     webhook, kube, kubectl, namespace
 ) -> None:  # type: ignore[no-untyped-def]

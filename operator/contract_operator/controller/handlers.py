@@ -15,7 +15,7 @@ import kopf
 
 from ..model.contract import GROUP, PLURAL, VERSION
 from . import kopf_startup
-from .admission import AdmissionSettings, register_admission
+from .admission import AdmissionSettings, EventHook, register_admission
 from .reconciler import Reconciler, Record, record_of
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,17 @@ def build_registry(
         record = record_of(body)
         return {record.key: record}
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    async def changed(memo: kopf.Memo, **_: Any) -> None:
+    hooks: list[EventHook] = []  # more work per watch event, in this one handler
+
+    # kopf passes indices to handlers as keyword arguments (see start_loop).
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)  # type: ignore[arg-type]
+    async def changed(
+        memo: kopf.Memo, body: kopf.Body, nodecontracts: kopf.Index[str, Record], **_: Any
+    ) -> None:
         # kopf calls event handlers only once the index holds the initial listing.
         memo.reconciler.wake()
+        for hook in hooks:
+            hook(body, nodecontracts)
 
     # kopf passes indices to activities as keyword arguments; its ActivityFn protocol
     # does not list them, hence the ignore.
@@ -89,5 +96,7 @@ def build_registry(
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    register_admission(registry, admission)
+    admission_view = register_admission(registry, admission)
+    if admission_view is not None:
+        hooks.append(admission_view)
     return registry
