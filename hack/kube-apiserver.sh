@@ -1,36 +1,32 @@
 #!/usr/bin/env bash
-# kube-apiserver.sh — a real kube-apiserver v1.20.2 + etcd on loopback, no Docker.
+# kube-apiserver.sh — a current kube-apiserver + kube-controller-manager + etcd on loopback, no
+# Docker. Both are built from the Go module proxy once and cached under $CO_CACHE by version:
 #
-# The apiserver is built once from Debian bookworm's `kubernetes` source package (which carries
-# vendor/) and cached under $CO_CACHE keyed by version; etcd comes from Debian's etcd-server.
+#   * Kubernetes: a tiny module requiring k8s.io/kubernetes@$K8S_VERSION. Its go.mod requires
+#     every staging module (k8s.io/api, k8s.io/apiserver, ...) at v0.0.0 with local replaces,
+#     so the replace list is generated from that release's own go.mod (never hand-written).
+#   * etcd: go.etcd.io/etcd/server/v3 as a dependency of its own module (its go.mod has
+#     replaces of its own, so it cannot share the Kubernetes module).
 #
-#   kube-apiserver.sh build        build (first run only, ~5 min) and print the binary path
-#   kube-apiserver.sh start DIR    start etcd + apiserver with state in DIR, wait for /readyz,
-#                                  write DIR/kubeconfig
-#   kube-apiserver.sh stop DIR     stop both (by PID) and delete their state
+#   kube-apiserver.sh build        build (first run only, ~10 min on 2 cores) and print the path
+#   kube-apiserver.sh start DIR    start etcd + apiserver + controller-manager with state in DIR,
+#                                  wait for /readyz, write DIR/kubeconfig
+#   kube-apiserver.sh stop DIR     stop all three (by PID) and delete their state
 #
-# Env: CO_CACHE (default ~/.cache/contract-operator), KAPI_AUTHZ (RBAC | AlwaysAllow; default RBAC).
+# Env: CO_CACHE (default ~/.cache/contract-operator), KAPI_AUTHZ (RBAC | AlwaysAllow; default
+#      RBAC), KAPI_CONTROLLER_MANAGER (1 | 0; default 1).
 set -euo pipefail
 
-K8S_VERSION=v1.20.2
+K8S_VERSION=v1.37.2
+ETCD_VERSION=v3.6.16
 CACHE=${CO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/contract-operator}
-# The suffix names the reflect2 fix: a binary built without it is not reusable.
-BIN=$CACHE/kube-apiserver-$K8S_VERSION-deb12-reflect2fix
+KBIN=$CACHE/kubernetes-$K8S_VERSION
+BIN=$KBIN/kube-apiserver
+KCM=$KBIN/kube-controller-manager
+ETCD=$CACHE/etcd-$ETCD_VERSION/etcd
 TOKEN=contract-operator-admin
+KCM_TOKEN=contract-operator-kcm
 log() { echo "[kube-apiserver] $*" >&2; }
-
-ensure_deb_src() {
-  # `apt-get source` needs a deb-src entry; derive one from the configured Debian mirror.
-  local srcs=/etc/apt/sources.list.d/debian.sources
-  if [ -f "$srcs" ]; then
-    grep -q '^Types:.*deb-src' "$srcs" && return 0
-    sed -i 's/^Types: deb$/Types: deb deb-src/' "$srcs"
-  else
-    grep -rqs '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list && return 0
-    grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' > /etc/apt/sources.list.d/contract-operator-src.list
-  fi
-  apt-get update -qq
-}
 
 apt_install() {
   [ $# -gt 0 ] || return 0
@@ -39,55 +35,67 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-ensure_runtime_pkgs() {
+ensure_tools() {
   local need=()
-  command -v etcd >/dev/null || need+=(etcd-server)
   command -v openssl >/dev/null || need+=(openssl)
   command -v curl >/dev/null || need+=(curl)
   apt_install "${need[@]}"
+  command -v go >/dev/null || { log "needs Go >= 1.26 (the Kubernetes $K8S_VERSION go.mod says so)"; return 1; }
+}
+
+build_kubernetes() {
+  [ -x "$BIN" ] && [ -x "$KCM" ] && return 0
+  local W; W=$(mktemp -d "${TMPDIR:-/tmp}/co-kube-build.XXXXXX")
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local staging=v0.${K8S_VERSION#v1.}
+  log "building kube-apiserver and kube-controller-manager $K8S_VERSION in $W (first run only, ~10 min)"
+  ( cd "$W"
+    export GOFLAGS=-mod=mod GOWORK=off
+    local gomod
+    gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    go mod init contract-operator.testbed/kubernetes >/dev/null 2>&1
+    go mod edit -go="$(awk '$1=="go"{print $2; exit}' "$gomod")"
+    # Every k8s.io/* module the release requires at v0.0.0 is a staging module of the same
+    # release: pin it before the first `go get`, or resolution fails on v0.0.0.
+    awk '$2=="v0.0.0" && $1 ~ /^k8s\.io\// {print $1}' "$gomod" | sort -u | while read -r m; do
+      go mod edit -replace="$m=$m@$staging"
+    done
+    local gd; gd=$(awk '$1=="godebug"{$1=""; sub(/^ /, ""); print; exit}' "$gomod")
+    [ -z "$gd" ] || go mod edit -godebug="$gd"
+    go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
+      "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION"
+    # Without these, /version says v0.0.0 and clients warn about the skew.
+    local LD="-s -w" P
+    for P in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      LD="$LD -X $P.gitVersion=$K8S_VERSION -X $P.gitMajor=1 -X $P.gitMinor=$minor -X $P.gitTreeState=clean"
+    done
+    mkdir -p out
+    CGO_ENABLED=0 go build -trimpath -ldflags "$LD" -o out/ \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager )
+  mkdir -p "$CACHE"; rm -rf "$KBIN.tmp"; mv "$W/out" "$KBIN.tmp"; rm -rf "$KBIN"; mv "$KBIN.tmp" "$KBIN"
+  chmod -R u+w "$W" && rm -rf "$W"
+  log "built $KBIN"
+}
+
+build_etcd() {
+  [ -x "$ETCD" ] && return 0
+  local W; W=$(mktemp -d "${TMPDIR:-/tmp}/co-etcd-build.XXXXXX")
+  log "building etcd $ETCD_VERSION in $W (first run only, ~2 min)"
+  ( cd "$W"
+    export GOFLAGS=-mod=mod GOWORK=off
+    go mod init contract-operator.testbed/etcd >/dev/null 2>&1
+    go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+    mkdir -p out
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o out/etcd go.etcd.io/etcd/server/v3 )
+  mkdir -p "$(dirname "$ETCD")"; mv "$W/out/etcd" "$ETCD.tmp"; mv "$ETCD.tmp" "$ETCD"
+  chmod -R u+w "$W" && rm -rf "$W"
+  log "built $ETCD"
 }
 
 build() {
-  ensure_runtime_pkgs
-  if [ -x "$BIN" ]; then echo "$BIN"; return 0; fi
-  local need=()
-  command -v go >/dev/null || need+=(golang-go)
-  [ -f /usr/share/gocode/src/github.com/modern-go/reflect2/go_above_118.go ] ||
-    need+=(golang-github-modern-go-reflect2-dev)
-  command -v dpkg-source >/dev/null || need+=(dpkg-dev)
-  apt_install "${need[@]}"
-  ensure_deb_src
-  local W; W=$(mktemp -d "${TMPDIR:-/tmp}/co-kapi-build.XXXXXX")
-  log "building kube-apiserver $K8S_VERSION in $W (first run only, ~5 min)"
-  ( cd "$W"
-    apt-get source --download-only -qq kubernetes >/dev/null 2>&1
-    mkdir -p gopath/src/k8s.io
-    dpkg-source -q -x kubernetes_*.dsc gopath/src/k8s.io/kubernetes >/dev/null
-    cd gopath/src/k8s.io/kubernetes
-    # Vendored reflect2 1.0.1 segfaults under Go >= 1.18 on the first ?pretty or YAML response
-    # containing a map; Debian's 1.0.2 has the same API and works.
-    rm -rf vendor/github.com/modern-go/reflect2
-    cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
-    # Kubernetes 1.20 builds in GOPATH mode.
-    export GOPATH="$W/gopath" GO111MODULE=off CGO_ENABLED=0 GOFLAGS= GOPROXY=off GOCACHE="$W/gocache"
-    # The source tarball lacks the generated OpenAPI definitions that `make` would produce.
-    go build -o "$W/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
-    DIRS=$(find -H . \( -path './_*' -o -path './.*' -o -path ./vendor \) -prune -o -type f -name '*.go' -print \
-      | sed 's|^\./staging/src|vendor|; s|^\./||' | xargs grep -l '^// *+k8s:' | xargs grep -l '+k8s:openapi-gen=' \
-      | grep -v -e '^vendor/k8s.io/code-generator/' -e '^vendor/k8s.io/sample-apiserver/' \
-      | xargs -n1 dirname | LC_ALL=C sort -u | sed 's|^|k8s.io/kubernetes/|' | paste -sd,)
-    "$W/openapi-gen" -i "$DIRS" -p k8s.io/kubernetes/pkg/generated/openapi -O zz_generated.openapi \
-      -h vendor/k8s.io/code-generator/hack/boilerplate.go.txt -r "$W/violations.report"
-    # Without these, /version reports v0.0.0 and clients warn.
-    LD="-s -w"
-    for P in k8s.io/kubernetes/vendor/k8s.io/component-base/version k8s.io/kubernetes/vendor/k8s.io/client-go/pkg/version; do
-      LD="$LD -X $P.gitVersion=$K8S_VERSION -X $P.gitMajor=1 -X $P.gitMinor=20 -X $P.gitTreeState=clean -X $P.buildDate=2021-01-13T00:00:00Z"
-    done
-    go build -trimpath -ldflags "$LD" -o "$W/kube-apiserver" ./cmd/kube-apiserver
-  )
-  mkdir -p "$CACHE" && mv "$W/kube-apiserver" "$BIN.tmp" && mv "$BIN.tmp" "$BIN"
-  chmod -R u+w "$W" && rm -rf "$W"
-  log "built $BIN"
+  ensure_tools
+  build_kubernetes
+  build_etcd
   echo "$BIN"
 }
 
@@ -111,9 +119,11 @@ start() {
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile server.ext -out server.crt 2>/dev/null
     openssl genrsa -out sa.key 2048 2>/dev/null
-    echo "$TOKEN,admin,admin,system:masters" > tokens.csv )
+    echo "$TOKEN,admin,admin,system:masters" > tokens.csv
+    # The user RBAC's bootstrap policy binds to system:kube-controller-manager.
+    echo "$KCM_TOKEN,system:kube-controller-manager,kcm" >> tokens.csv )
   local T0; T0=$(date +%s%N)
-  etcd --name co --data-dir "$D/etcd-data" \
+  "$ETCD" --name co --data-dir "$D/etcd-data" \
     --listen-client-urls "http://127.0.0.1:$EP" --advertise-client-urls "http://127.0.0.1:$EP" \
     --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
     --initial-cluster "co=http://127.0.0.1:$PP" --unsafe-no-fsync > "$D/etcd.log" 2>&1 &
@@ -149,12 +159,42 @@ contexts:
   context: {cluster: testbed, user: admin, namespace: default}
 current-context: testbed
 KCFG
+  [ "${KAPI_CONTROLLER_MANAGER:-1}" = 0 ] || start_controller_manager "$D" "$URL"
   log "ready at $URL after $(( ($(date +%s%N) - T0) / 1000000 )) ms"
+}
+
+start_controller_manager() {
+  # Namespaces finish deleting, garbage collection runs, ServiceAccounts get their tokens' CA
+  # ConfigMap: the testbed behaves like a cluster, not like a bare apiserver. No nodes, so the
+  # node and pod lifecycle controllers have nothing to do.
+  local D=$1 URL=$2
+  cat > "$D/kcm.kubeconfig" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: testbed
+  cluster: {server: "$URL", certificate-authority: "$D/pki/ca.crt"}
+users:
+- name: kcm
+  user: {token: "$KCM_TOKEN"}
+contexts:
+- name: testbed
+  context: {cluster: testbed, user: kcm}
+current-context: testbed
+KCFG
+  "$KCM" --kubeconfig="$D/kcm.kubeconfig" --authentication-kubeconfig="$D/kcm.kubeconfig" \
+    --authorization-kubeconfig="$D/kcm.kubeconfig" --bind-address=127.0.0.1 --secure-port=0 \
+    --leader-elect=false --use-service-account-credentials=true \
+    --service-account-private-key-file="$D/pki/sa.key" --root-ca-file="$D/pki/ca.crt" \
+    --cluster-signing-cert-file="$D/pki/ca.crt" --cluster-signing-key-file="$D/pki/ca.key" \
+    --controllers='*,-nodeipam,-nodelifecycle,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-ephemeral-volume,-taint-eviction-controller' \
+    > "$D/controller-manager.log" 2>&1 &
+  echo $! > "$D/controller-manager.pid"
 }
 
 stop() {
   local D=${1:?usage: stop DIR} f pid
-  for f in apiserver etcd; do
+  for f in controller-manager apiserver etcd; do
     [ -f "$D/$f.pid" ] || continue
     pid=$(cat "$D/$f.pid")
     kill "$pid" 2>/dev/null || true
@@ -162,7 +202,7 @@ stop() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$D/$f.pid"
   done
-  rm -rf "$D/etcd-data" "$D/pki" "$D/kubeconfig"
+  rm -rf "$D/etcd-data" "$D/pki" "$D/kubeconfig" "$D/kcm.kubeconfig"
 }
 
 case "${1:-}" in

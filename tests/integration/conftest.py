@@ -22,6 +22,7 @@ from kubernetes import client, config
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTBED = ROOT / "hack" / "testbed.sh"
+KAFKA = ROOT / "hack" / "kafka.sh"
 CRD_PATH = ROOT / "crds" / "nodecontract.yaml"
 
 
@@ -30,7 +31,26 @@ class Testbed:
     __test__ = False  # a fixture value, not a test class
 
     kubeconfig: str
-    bootstrap_servers: str
+    bootstrap_servers: str  # PLAINTEXT: a super user, for tests that are not about security
+    secure_bootstrap_servers: str  # SASL_SSL with SCRAM-SHA-512; principals subject to ACLs
+    secure_username: str  # the operator's principal: exactly adapters/kafka_acls.py's ACLs
+    secure_password: str
+    ca_file: str  # the CA that signed the brokers' certificates
+    admin_password: str  # SCRAM user "admin", a super user on the SASL_SSL listener
+    kafka_dir: str  # hack/kafka.sh state, for tests that stop and restart one node
+
+    def secure_env(self, **overrides: str) -> dict[str, str]:
+        """A process environment for the operator's principal over SASL_SSL."""
+        return {
+            **self.env(),
+            "BOOTSTRAP_SERVERS": self.secure_bootstrap_servers,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SASL_USERNAME": self.secure_username,
+            "KAFKA_SASL_PASSWORD": self.secure_password,
+            "KAFKA_SSL_CA_LOCATION": self.ca_file,
+            **overrides,
+        }
 
     def env(self) -> dict[str, str]:
         """A process environment that points at this testbed (for subprocesses)."""
@@ -71,7 +91,16 @@ def testbed() -> Iterator[Testbed]:
         running = started
     exports = _exports(running.stdout)
     try:
-        yield Testbed(exports["KUBECONFIG"], exports["BOOTSTRAP_SERVERS"])
+        yield Testbed(
+            kubeconfig=exports["KUBECONFIG"],
+            bootstrap_servers=exports["BOOTSTRAP_SERVERS"],
+            secure_bootstrap_servers=exports["SECURE_BOOTSTRAP_SERVERS"],
+            secure_username=exports["SECURE_SASL_USERNAME"],
+            secure_password=exports["SECURE_SASL_PASSWORD"],
+            ca_file=exports["SECURE_CA_FILE"],
+            admin_password=exports["KAFKA_ADMIN_SASL_PASSWORD"],
+            kafka_dir=exports["KAFKA_TESTBED_DIR"],
+        )
     finally:
         if owned:
             subprocess.run([TESTBED, "down"], capture_output=True, text=True)
@@ -152,6 +181,32 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str 
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
+def metric(port: int, name: str, labels: str = "") -> float:
+    """One sample from an operator's /metrics (0 when absent)."""
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    match = re.search(rf"^{re.escape(name)}{re.escape(labels)} ([0-9.e+-]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+CYCLES = "contract_operator_reconcile_duration_seconds_count"
+
+
+def wait_cycles(port: int, count: int, timeout: float = 30) -> float:
+    """Wait until the operator on metrics `port` has finished `count` more reconcile cycles:
+    the condition "several resyncs happened", instead of a fixed sleep."""
+    start = metric(port, CYCLES)
+    return wait_for(  # type: ignore[no-any-return]
+        lambda: (n := metric(port, CYCLES)) >= start + count and n,
+        timeout,
+        interval=0.1,
+        what=f"{count} more reconcile cycles",
+    )
+
+
 class OperatorProcess:
     """`contract-operator run` as a real subprocess against the testbed."""
 
@@ -211,53 +266,58 @@ def start_operator(testbed: Testbed, nodecontract_crd: dict, tmp_path: Path):  #
 
 
 class OwnBroker:
-    """A broker of a test's own, to stop and restart without disturbing other tests."""
+    """A one-node Kafka cluster of a test's own, to stop and restart without disturbing the
+    shared three-node cluster (hack/kafka.sh with KAFKA_NODES=1)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        import noida_db
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self._started = False
+        self.bootstrap = ""
 
-        self.binary = Path(noida_db.__file__).parent / "noida-db"
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    def _kafka(self, *args: str, **env: str) -> None:
+        done = subprocess.run(
+            [str(KAFKA), *args, str(self.state_dir)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=180,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"hack/kafka.sh {args[0]} failed:\n{done.stderr}")
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                str(self.binary),
-                "start",
-                "--data-dir",
-                str(self.data_dir),
-                "--host",
-                "127.0.0.1",
-                "--only",
-                "kafka",
-                "--kafka-port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        probe = AdminClient(
-            {"bootstrap.servers": self.bootstrap, "allow.auto.create.topics": False}
-        )
-        wait_for(lambda: probe.list_topics(timeout=1).brokers, 15, what="own broker up")
+        if not self._started:
+            self._kafka("start", KAFKA_NODES="1")
+            self._started = True
+            self.bootstrap = (self.state_dir / "bootstrap").read_text().strip()
+        else:
+            subprocess.run(
+                [str(KAFKA), "start-node", str(self.state_dir), "1"],
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
+
+    @property
+    def pid(self) -> int:
+        return int((self.state_dir / "node1" / "pid").read_text())
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            time.sleep(1)  # the broker persists topics with a short write-behind delay
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+        """Stop the broker, keeping its data, so start() brings the same topics back."""
+        subprocess.run(
+            [str(KAFKA), "stop-node", str(self.state_dir), "1"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def remove(self) -> None:
+        self._kafka("stop")
 
 
 @pytest.fixture
 def own_broker(tmp_path: Path):  # type: ignore[no-untyped-def]
-    broker = OwnBroker(tmp_path / "broker-data")
-    broker.data_dir.mkdir()
+    broker = OwnBroker(tmp_path / "own-kafka")
     broker.start()
     yield broker
-    broker.stop()
+    broker.remove()

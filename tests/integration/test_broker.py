@@ -13,7 +13,7 @@ from contract_operator.adapters.broker import Broker, BrokerError, BrokerSetting
 from contract_operator.core.planner import TopicState, plan
 from contract_operator.model.contract import Contract
 
-from .conftest import Testbed
+from .conftest import Testbed, wait_for
 
 
 def _contract(node: str, topics: list[dict], subscribe: list[str] = ()) -> Contract:  # type: ignore[assignment]
@@ -190,9 +190,15 @@ def test_adapter_touches_only_read_calls_and_create_topics(
     broker = Broker(BrokerSettings(testbed.bootstrap_servers), admin=recording)
     name = _topic(topic_prefix, "recorded")
     contract = _contract(_node(topic_prefix), [{"name": name}])
-    broker.create_missing(plan([contract], broker.describe([name])).to_create)
-    broker.describe([name])
-    assert recording.calls == {"list_topics", "describe_configs", "create_topics"}
+    outcome = broker.create_missing(plan([contract], broker.describe([name])).to_create)
+    assert broker.after_create(outcome).topics[name].replication_factor == 3
+    wait_for(lambda: broker.describe([name]).topics, what="the topic described")
+    assert recording.calls == {
+        "list_topics",
+        "describe_configs",
+        "create_topics",
+        "describe_topics",
+    }
     mutators = ("alter", "delete", "create_partitions", "incremental")
     assert not [m for m in dir(Broker) if any(word in m for word in mutators)]
 

@@ -52,6 +52,10 @@ def pub(**topic: Any) -> dict[str, Any]:
     return {"node": "router", "eventBus": {"publishTopics": [{"name": TOPIC, **topic}]}}
 
 
+def pub_named(name: str) -> dict[str, Any]:
+    return {"node": "router", "eventBus": {"publishTopics": [{"name": name}]}}
+
+
 def sub(*names: str) -> dict[str, Any]:
     return {"node": "router", "eventBus": {"subscribeTopics": list(names)}}
 
@@ -83,6 +87,9 @@ CASES: dict[str, dict[str, Any]] = {
     "replication factor above the limit": pub(replicationFactor=limits.MAX_REPLICATION_FACTOR + 1),
     "longest config value": pub(config={"a": "x" * limits.MAX_CONFIG_VALUE_LENGTH}),
     "config value too long": pub(config={"a": "x" * (limits.MAX_CONFIG_VALUE_LENGTH + 1)}),
+    # CEL rules (x-kubernetes-validations): enforced by current servers, dropped by 1.20.
+    "dot dot as a publish name": pub_named(".."),
+    "space in a publish name": pub_named("a b"),
 }
 
 
@@ -125,3 +132,66 @@ def test_printer_columns_are_served(
     columns = [c.name for c in crd.spec.versions[0].additional_printer_columns]
     assert columns[:5] == ["Node", "Topics", "Ready", "Drifted", "Wired"]
     assert crd.spec.names.short_names == ["nc"]
+
+
+CEL_MESSAGES = {
+    "subscribe": (sub("a b"), "topic name a b has a character Kafka refuses"),
+    "publish": (pub_named(".."), "is not a Kafka topic name: give the topic a real name"),
+}
+
+
+@pytest.mark.parametrize("case", CEL_MESSAGES.values(), ids=CEL_MESSAGES.keys())
+def test_cel_rules_say_what_to_do(
+    kube: client.ApiClient, nodecontract_crd: dict[str, Any], namespace: str, case: Any
+) -> None:
+    """The apiserver's refusal names the value and the fix (CEL messageExpression)."""
+    spec, expected = case
+    api = client.CustomObjectsApi(kube)
+    with pytest.raises(client.ApiException) as refused:
+        api.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, body("cel", spec), dry_run="All"
+        )
+    assert refused.value.status == 422
+    assert expected in refused.value.body
+
+
+@pytest.mark.parametrize(
+    ("field", "typo", "fixed"),
+    [
+        ("partitions", "partitons", "partitions"),
+        ("replicationFactor", "replicationFactr", "replicationFactor"),
+    ],
+)
+def test_kubectl_apply_refuses_an_unknown_field_and_validate_names_it(
+    testbed: Any,
+    nodecontract_crd: dict[str, Any],
+    namespace: str,
+    tmp_path: Path,
+    field: str,
+    typo: str,
+    fixed: str,
+) -> None:
+    """Server-side field validation (Strict, kubectl's default since 1.27): a typo is refused
+    with the field named, where 1.20 pruned it silently and the cluster default applied."""
+    import subprocess
+    import sys
+
+    manifest = body(
+        "typo", {"node": "router", "eventBus": {"publishTopics": [{"name": TOPIC, typo: 3}]}}
+    )
+    manifest["metadata"]["namespace"] = namespace
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    kubectl = Path(sys.executable).parent / "kubectl"
+    applied = subprocess.run(
+        [str(kubectl), "apply", "-f", str(path)],
+        capture_output=True,
+        text=True,
+        env=testbed.env(),
+        timeout=60,
+    )
+    assert applied.returncode != 0
+    assert f'unknown field "spec.eventBus.publishTopics[0].{typo}"' in applied.stderr
+    validated = testbed.cli("validate", str(path))
+    assert validated.returncode == 1
+    assert typo in validated.stdout and f"Did you mean `{fixed}`?" in validated.stdout

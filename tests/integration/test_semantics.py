@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from .conftest import wait_for
@@ -39,9 +40,10 @@ def test_undeclared_partitions_on_a_preexisting_topic_are_not_drift(
         what="actual partitions in status",
     )
     actual = {e["name"]: (e["partitions"], e["replicationFactor"]) for e in entries}
-    # The existing topic keeps its 5 partitions; the new one got the broker's own default.
+    # The existing topic keeps its 5 partitions; the new one got the cluster's defaults
+    # (num.partitions=3, default.replication.factor=3 on the testbed).
     assert actual[existing] == (5, 1)
-    assert actual[fresh] == (_describe(admin, fresh)[0], 1)
+    assert actual[fresh] == (_describe(admin, fresh)[0], 3) == (3, 3)
     assert _describe(admin, existing)[0] == 5
 
 
@@ -221,3 +223,41 @@ def test_plan_exits_4_on_unsafe_drift_and_marks_it(
     data = json.loads(report.stdout)
     assert report.returncode == 4 and data["unsafe_drift"] == 1
     assert data["drifted"][0]["unsafe"] is True and data["rules"]["from"]["kinds"] == "built-in"
+
+
+@pytest.mark.parametrize("names", [("zz-first", "aa-second"), ("aa-first", "zz-second")])
+def test_ownership_never_moves_to_a_later_contract_on_a_same_second_tie(
+    kube, namespace, start_operator, admin, topic_prefix, names
+) -> None:
+    """The first contract creates the topic; a second one applied within the same second
+    (equal creationTimestamp) with other settings is the one told about a conflict, in both
+    name orders, and keeps being told so after an operator restart."""
+    first, second = names
+    op = start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    for attempt in range(5):  # until both land in one second of creationTimestamp
+        node = f"n{topic_prefix}{attempt}"
+        topic = f"onex.evt.{node}.order-placed.v1"
+        a = ncs.apply(_nc(f"{first}-{attempt}", node, [{"name": topic, "partitions": 4}]))
+        wait_for(lambda t=topic: t in admin.list_topics(timeout=10).topics, 10, what="created")
+        b = ncs.apply(_nc(f"{second}-{attempt}", node, [{"name": topic, "partitions": 2}]))
+        if a["metadata"]["creationTimestamp"] == b["metadata"]["creationTimestamp"]:
+            break
+    else:
+        pytest.skip("could not apply both contracts within one second")
+    owner, later = f"{first}-{attempt}", f"{second}-{attempt}"
+    conflict = ncs.wait_condition(later, "Provisioned", "False")
+    assert conflict["reason"] == "TopicConflict"
+    assert f"{namespace}/{owner}" in conflict["message"]
+    ncs.wait_condition(owner, "Ready", "True")
+    assert ncs.condition(owner, "Drifted")["status"] == "False"
+    op.stop()
+    start_operator(namespace)  # a new process learns the owner from the statuses
+    wait_for(
+        lambda: (
+            ncs.condition(owner, "Ready").get("status") == "True"
+            and ncs.condition(later, "Provisioned").get("reason") == "TopicConflict"
+        ),
+        20,
+        what="ownership unchanged after a restart",
+    )

@@ -307,3 +307,37 @@ def test_example_manifests_are_valid_for_the_crd() -> None:
         assert doc["apiVersion"] == f"{CRD['spec']['group']}/{VERSION['name']}"
         assert doc["metadata"]["namespace"] == "agents"
         assert crd_accepts(doc["spec"]), path
+
+
+def _policy_variables() -> dict[str, str]:
+    import helm_python as helm
+
+    with helm.Chart.load(str(ROOT / "helm" / "contract-operator")) as chart:
+        manifests = chart.render({}, name="co", namespace="x")
+    (vap,) = [
+        d
+        for path, text in manifests.items()
+        if path.endswith("admission-policy.yaml")
+        for d in yaml.safe_load_all(text)
+        if d and d["kind"] == "ValidatingAdmissionPolicy"
+    ]
+    return {v["name"]: v["expression"] for v in vap["spec"]["variables"]}
+
+
+def test_policy_config_rules_carry_the_model_and_core_rules() -> None:
+    """The policy's CEL on `config` is the model's key pattern and core's whole-number rule."""
+    from contract_operator.core.topic_settings import INTEGER_CONFIGS, is_integer_config
+
+    variables = _policy_variables()
+    keys, numbers = variables["badKeys"], variables["notWhole"]
+    assert f"k.matches('{model.CONFIG_KEY_PATTERN}')" in keys
+    listed = set(re.findall(r"'([a-z.]+)'", numbers.split(" in ")[1].split("]")[0]))
+    assert listed == {k for k in INTEGER_CONFIGS if not k.endswith((".ms", ".bytes"))}
+    assert all(is_integer_config(k) for k in listed)
+    assert "k.endsWith('.ms')" in numbers and "k.endsWith('.bytes')" in numbers
+
+
+def test_chart_crd_is_the_crd() -> None:
+    assert (ROOT / "crds" / "nodecontract.yaml").read_text() == (
+        ROOT / "helm" / "contract-operator" / "crds" / "nodecontract.yaml"
+    ).read_text()

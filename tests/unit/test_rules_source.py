@@ -139,8 +139,10 @@ def test_chart_ships_the_rules_file_that_validate_reads(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    docs = render(chart, {"rules": {"enabled": True, "kinds": ["cmd"]}})
-    (configmap,) = of_kind(docs, "ConfigMap")
+    docs = render(
+        chart, {"rules": {"enabled": True, "kinds": ["cmd"]}, **policy_for(kinds={"cmd"})}
+    )
+    (configmap,) = rules_maps(docs)
     variables = env(docs)
     path = variables["CONTRACT_OPERATOR_RULES_FILE"]["value"]
     mount = next(m for m in container(docs)["volumeMounts"] if m["name"] == "rules")
@@ -161,12 +163,28 @@ def test_chart_ships_the_rules_file_that_validate_reads(
 
 def test_chart_ships_no_rules_file_by_default(chart: helm.Chart) -> None:  # noqa: F811
     docs = render(chart)
-    assert of_kind(docs, "ConfigMap") == []
+    assert rules_maps(docs) == []
     assert "CONTRACT_OPERATOR_RULES_FILE" not in env(docs)
 
 
+def policy_for(**rules: Any) -> dict[str, Any]:
+    """The chart's admissionPolicy values for these naming rules."""
+    from contract_operator.core.naming import NamingRules
+    from contract_operator.core.naming_policy import policy_params
+
+    return {"admissionPolicy": {"params": policy_params(NamingRules(**rules))}}
+
+
+def rules_maps(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rules-file ConfigMap (not the admission policy's parameters)."""
+    return [d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-rules")]
+
+
 PATTERN = r"^(?P<kind>[a-z]+)\.(?P<producer>[a-z]+)\..+$"
-RULES_VALUES = {"rules": {"enabled": True, "pattern": PATTERN, "kinds": ["evt"]}}
+RULES_VALUES = {
+    "rules": {"enabled": True, "pattern": PATTERN, "kinds": ["evt"]},
+    **policy_for(pattern=PATTERN, kinds={"evt"}),
+}
 
 
 def test_chart_with_rules_lints_clean_and_renders_valid_kubernetes(chart: helm.Chart) -> None:  # noqa: F811
@@ -175,7 +193,7 @@ def test_chart_with_rules_lints_clean_and_renders_valid_kubernetes(chart: helm.C
     for doc in render(chart, RULES_VALUES):
         if not doc["apiVersion"].startswith(("monitoring.coreos.com/", "kopf.dev/")):
             kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
-    (configmap,) = of_kind(render(chart, RULES_VALUES), "ConfigMap")
+    (configmap,) = rules_maps(render(chart, RULES_VALUES))
     assert (
         yaml.safe_load(configmap["data"]["rules.yaml"])["pattern"]
         == RULES_VALUES["rules"]["pattern"]

@@ -353,3 +353,25 @@ def test_plan_offers_a_topic_only_on_the_broker_in_the_subscription_status() -> 
     assert status.state is TopicState.ORPHANED
     assert "did you mean onex.evt.router.routing-complete.v1" in status.message
     assert "no contract publishes it)?" in status.message
+
+
+@pytest.mark.parametrize("first", ["zz-first", "aa-first"])
+def test_the_owner_keeps_its_topic_on_a_same_second_tie(first: str) -> None:
+    """The contract whose declaration created the topic keeps it, whatever the names sort."""
+    topic = "onex.evt.search.document-indexed.v1"
+    second = "aa-second" if first == "zz-first" else "zz-second"
+    same = "2024-06-01T00:00:00Z"
+    owner = contract(first, ({"name": topic, "partitions": 4},), node="search", created=same)
+    later = contract(second, ({"name": topic, "partitions": 2},), node="search", created=same)
+    (conflict,) = check_wiring([later, owner], owners={topic: owner.key}).conflicts
+    assert (conflict.winner, conflict.losers) == (owner.key, (later.key,))
+    # Even an older declaration does not take over a topic someone else owns.
+    older = contract(
+        second, ({"name": topic, "partitions": 2},), node="search", created="2020-01-01T00:00:00Z"
+    )
+    (conflict,) = check_wiring([older, owner], owners={topic: owner.key}).conflicts
+    assert conflict.winner == owner.key
+    # The plan says which contract the loser lost to.
+    result = plan([later, owner], BrokerSnapshot(), owners={topic: owner.key})
+    (lost,) = [t for cp in result.contracts if cp.contract.key == later.key for t in cp.topics]
+    assert lost.state is TopicState.CONFLICT and owner.key in lost.message

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,10 +40,12 @@ class BrokerError(Exception):
 
 
 # CreateTopics refusals that the same request will meet again: not worth re-sending every cycle.
+# INVALID_REPLICATION_FACTOR is not one of them: Kafka answers it when fewer brokers are
+# registered than the factor asks for, which a broker coming back cures (so it backs off, up
+# to TRANSIENT_RETRY_CAP_SECONDS, instead of waiting an hour).
 PERMANENT_CREATE_ERRORS = frozenset(
     {
         KafkaError.INVALID_CONFIG,
-        KafkaError.INVALID_REPLICATION_FACTOR,
         KafkaError.INVALID_PARTITIONS,
         KafkaError.INVALID_REPLICA_ASSIGNMENT,
         KafkaError.POLICY_VIOLATION,
@@ -56,6 +59,8 @@ PERMANENT_CREATE_ERRORS = frozenset(
 # Topics per DescribeConfigs request: bounds the memory one answer takes (see
 # Broker._describe_configs) and what the reconcile loop re-reads per resync.
 DESCRIBE_BATCH = 2000
+# Metadata requests after a create, 0.1 s apart, until every broker asked knows the new topics.
+AFTER_CREATE_ATTEMPTS = 10
 # librdkafka's own codes whose message names the real cause of a failed connection.
 _CAUSE_CODES = frozenset(
     {KafkaError._TRANSPORT, KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError._RESOLVE}
@@ -360,6 +365,69 @@ class Broker:
             self._count("create_topics", error=True)
         return CreateResult(frozenset(created), frozenset(existed), failed, frozenset(permanent))
 
+    def after_create(
+        self, outcome: CreateResult, keys: Collection[str] | None = None
+    ) -> BrokerSnapshot:
+        """What the broker holds after `outcome`, to merge into the cycle's snapshot.
+
+        The created topics: partitions, replication factor and topic id in one request (what
+        the cluster made of values left to it), so the first status is complete. Topics that
+        already existed (another creator won the race): described in full, configs included,
+        since they are now compared with the declaration like any existing topic.
+        """
+        topics: dict[str, ObservedTopic] = {}
+        names: set[str] = set()
+        if outcome.created:
+            topics.update(self.describe_topics(outcome.created, attempts=AFTER_CREATE_ATTEMPTS))
+            names |= outcome.created
+        if outcome.already_existed:
+            raced = self.describe(outcome.already_existed, keys)
+            topics.update(raced.topics)
+            names |= raced.all_names
+        return BrokerSnapshot(topics, frozenset(names))
+
+    def describe_topics(
+        self, names: Collection[str], attempts: int = 1
+    ) -> dict[str, ObservedTopic]:
+        """Partitions, replication factor and topic id of `names`, one Metadata request each
+        attempt.
+
+        No configs: this is what a create made of values left to the cluster (-1), read
+        right after it so the first status carries them. A broker's metadata trails the
+        controller by a moment, so topics just created may be unknown to the broker asked:
+        those are asked again, up to `attempts` requests, 0.1 s apart. A topic still unknown
+        (or an unanswered request) is left out: the next cycle's describe has it.
+        """
+        from confluent_kafka import TopicCollection
+
+        timeout = self.settings.timeout_s
+        out: dict[str, ObservedTopic] = {}
+        pending = sorted(names)
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(0.1)
+            self._count("describe_topics")
+            try:
+                futures = self._admin.describe_topics(
+                    TopicCollection(pending), request_timeout=timeout
+                )
+            except KafkaException:
+                self._count("describe_topics", error=True)
+                return out
+            for name, future in futures.items():
+                try:
+                    d = future.result(timeout=timeout + 1)
+                except Exception:
+                    continue
+                replication = max((len(p.replicas) for p in d.partitions), default=0)
+                out[name] = ObservedTopic(
+                    name, len(d.partitions), replication, topic_id=kafka_topic_id(d.topic_id)
+                )
+            pending = [n for n in pending if n not in out]
+            if not pending:
+                break
+        return out
+
     def end_offsets(self, names: Iterable[str]) -> dict[str, int | None]:
         """Each topic's end offsets summed over its partitions (0: never written), read-only.
 
@@ -398,6 +466,15 @@ class Broker:
             self._count("list_offsets", error=True)
         out.update({name: total for name, total in totals.items() if name not in refused})
         return out
+
+
+def kafka_topic_id(uuid: Any) -> str | None:
+    """A topic id as Kafka prints it (base64url, no padding); librdkafka's str() uses the
+    standard alphabet. None for an absent or all-zero id."""
+    if uuid is None:
+        return None
+    text = str(uuid).replace("+", "-").replace("/", "_").rstrip("=")
+    return None if text.strip("A") == "" else text
 
 
 def _refused_locally(exc: Exception) -> str:

@@ -64,6 +64,11 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+# Every write asks the apiserver to refuse fields it does not know (instead of pruning them with
+# a Warning header): a field the operator writes and the server drops would be a silent bug.
+FIELD_VALIDATION = "Strict"
+
+
 class KubeConfigError(Exception):
     """Neither in-cluster credentials nor a usable kubeconfig."""
 
@@ -106,6 +111,7 @@ class Kube:
                 PLURAL,
                 name,
                 {"status": dict(status)},
+                field_validation=FIELD_VALIDATION,
                 _request_timeout=REQUEST_TIMEOUT,
             )
         except client.ApiException as exc:
@@ -134,6 +140,7 @@ class Kube:
                     event_name,
                     ref["namespace"],
                     {"count": count + 1, "lastTimestamp": stamp, "message": message[:1024]},
+                    field_validation=FIELD_VALIDATION,
                     _request_timeout=REQUEST_TIMEOUT,
                 )
                 self._remember(key, event_name, count + 1)
@@ -163,7 +170,10 @@ class Kube:
             count=1,
         )
         created = self._core.create_namespaced_event(
-            ref["namespace"], body, _request_timeout=REQUEST_TIMEOUT
+            ref["namespace"],
+            body,
+            field_validation=FIELD_VALIDATION,
+            _request_timeout=REQUEST_TIMEOUT,
         )
         self._remember(key, str(created.metadata.name), 1)
 

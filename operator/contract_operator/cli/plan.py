@@ -131,8 +131,7 @@ def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
         result = plan(contracts, snapshot, options)
         if provision:
             outcome = broker.create_missing(result.to_create)
-            if outcome.already_existed:  # a race with another creator: compare what is there
-                snapshot = snapshot.merged(broker.describe(outcome.already_existed))
+            snapshot = snapshot.merged(broker.after_create(outcome))
             result = plan(contracts, snapshot, options, outcome=outcome)
     except BrokerError as exc:
         print(f"error: {exc}", file=sys.stderr)

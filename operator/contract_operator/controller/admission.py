@@ -229,12 +229,12 @@ def apply_configuration(api_client: client.ApiClient, body: dict[str, Any]) -> N
         if exc.status != 404:
             raise
         # The client sends plain dicts as they are; its stubs only name the model classes.
-        api.create_validating_webhook_configuration(body)  # type: ignore[arg-type]
+        api.create_validating_webhook_configuration(body, field_validation="Strict")  # type: ignore[arg-type]
         return
     body = {**body, "metadata": {**body["metadata"]}}
     if current.metadata is not None:
         body["metadata"]["resourceVersion"] = current.metadata.resource_version
-    api.replace_validating_webhook_configuration(name, body)  # type: ignore[arg-type]
+    api.replace_validating_webhook_configuration(name, body, field_validation="Strict")  # type: ignore[arg-type]
 
 
 class WebhookEndpoint:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..adapters.broker import DESCRIBE_BATCH, Broker, BrokerError
 from ..adapters.kube import Kube, describe_error, is_outage, now
-from ..core.planner import ContractPlan, Plan, PlanOptions, plan
+from ..core.planner import ContractPlan, Plan, PlanOptions, TopicState, plan
 from ..core.snapshot import BrokerSnapshot, CreateResult, ObservedTopic, TopicRequest
 from ..core.status import (
     Transition,
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 PERMANENT_RETRY_SECONDS = 3600.0
 TRANSIENT_RETRY_CAP_SECONDS = 300.0
 LOGGED_NAMES = 20  # topic names in one log line; each contract's status names its own
+# A published topic in one of these states is on the broker under that contract's ownership.
+OWNED_STATES = frozenset({TopicState.CREATED, TopicState.PRESENT, TopicState.DRIFTED})
 
 
 @dataclass(frozen=True)
@@ -135,25 +137,27 @@ def plan_isolated(
     *,
     outcome: CreateResult | None = None,
     broker_error: str | None = None,
+    owners: Mapping[str, str] | None = None,
 ) -> tuple[Plan, dict[str, str]]:
     """`plan()`, but a contract the planner raises on is set aside with the error, not fatal.
 
     The planner is pure and should never raise; if it does, the contracts are planned one by
     one to find the ones it chokes on, and the rest are planned together as usual.
     """
+    kw: dict[str, Any] = {"outcome": outcome, "broker_error": broker_error, "owners": owners}
     try:
-        return plan(contracts, snapshot, options, outcome=outcome, broker_error=broker_error), {}
+        return plan(contracts, snapshot, options, **kw), {}
     except Exception:
         log.exception("planning failed; planning each contract alone to isolate the cause")
     failed: dict[str, str] = {}
     for contract in contracts:
         try:
-            plan([contract], snapshot, options, outcome=outcome, broker_error=broker_error)
+            plan([contract], snapshot, options, **kw)
         except Exception as exc:
             failed[contract.key] = f"{type(exc).__name__}: {exc}"
     rest = [c for c in contracts if c.key not in failed]
     try:
-        result = plan(rest, snapshot, options, outcome=outcome, broker_error=broker_error)
+        result = plan(rest, snapshot, options, **kw)
     except Exception as exc:  # only fails together: nothing can be decided this cycle
         reason = f"{type(exc).__name__}: {exc}"
         return Plan((), (), (), broker_error), {c.key: reason for c in contracts}
@@ -198,10 +202,19 @@ class Reconciler:
         self._posting: set[asyncio.Task[None]] = set()  # Events still being posted
         # The last plan and what it was made from, reused while nothing changed.
         self._plan_memo: (
-            tuple[list[Contract], BrokerSnapshot | None, tuple[Plan, dict[str, str]]] | None
+            tuple[
+                list[Contract],
+                BrokerSnapshot | None,
+                tuple[Plan, dict[str, str]],
+                Mapping[str, str],
+            ]
+            | None
         ) = None
         # key -> (record, plan) last settled with success: the same pair needs no new status.
         self._settled: dict[str, tuple[Record, ContractPlan | None]] = {}
+        # topic -> the contract key that owns it (created it, or won it before): kept across
+        # cycles so a later declaration never takes a topic over (see core/wiring._conflict).
+        self._owners: dict[str, str] = {}
         self.cycles = 0
         # The broker as last read: the admission webhook answers from it, never from the broker.
         self.last_snapshot: BrokerSnapshot | None = None
@@ -282,26 +295,42 @@ class Reconciler:
         grace = self._broker_grace(broker_error)
         if snapshot is not None:
             self.last_snapshot = snapshot
-        result, failed = await self._plan(contracts, snapshot, broker_error)
+        owners = self._owners_of(records)
+        result, failed = await self._plan(contracts, snapshot, broker_error, owners)
         planned = time.monotonic()
 
         outcome = CreateResult()
         if result.to_create and snapshot is not None:
             try:
                 outcome = await self._create(result.to_create)
-                if outcome.already_existed:  # a race with another creator: compare what is there
-                    raced = await asyncio.to_thread(
-                        self.broker.describe, outcome.already_existed, keys
+                if outcome.created or outcome.already_existed:
+                    # The actual values of what was made, and what a racing creator made.
+                    after = await asyncio.to_thread(self.broker.after_create, outcome, keys)
+                    self._note_described(
+                        BrokerSnapshot(
+                            {n: t for n, t in after.topics.items() if n in outcome.already_existed}
+                        ),
+                        None,
+                        None,
                     )
-                    self._note_described(raced, None, None)
-                    snapshot = snapshot.merged(raced)
+                    snapshot = snapshot.merged(after)
                 result, failed = await asyncio.to_thread(
-                    without_gc(plan_isolated), contracts, snapshot, options, outcome=outcome
+                    without_gc(plan_isolated),
+                    contracts,
+                    snapshot,
+                    options,
+                    outcome=outcome,
+                    owners=owners,
                 )
             except BrokerError as exc:
                 broker_error = str(exc)
                 result, failed = await asyncio.to_thread(
-                    without_gc(plan_isolated), contracts, None, options, broker_error=broker_error
+                    without_gc(plan_isolated),
+                    contracts,
+                    None,
+                    options,
+                    broker_error=broker_error,
+                    owners=owners,
                 )
         if outcome.created:
             # Named in full up to a screenful; a burst of 10,000 would be one 300 KB line.
@@ -311,6 +340,7 @@ class Reconciler:
         if broker_error and not grace:
             log.warning("%s", broker_error)
 
+        self._remember_owners(result, owners)
         created_at = time.monotonic()
         report = CycleReport(
             len(records),
@@ -436,11 +466,46 @@ class Reconciler:
                 del self._described_at[name]
         return len(read)
 
+    def _owners_of(self, records: Sequence[Record]) -> dict[str, str]:
+        """Who owns each topic: as remembered; on the first cycle as the statuses say (a
+        restarted operator learns it from the contract whose status shows the topic on the
+        broker). New contracts have no status yet, so later cycles need not look."""
+        owners = dict(self._owners)
+        for r in records if self.cycles == 0 else ():
+            for entry in (r.status or {}).get("topics") or ():
+                if (
+                    isinstance(entry, Mapping)
+                    and entry.get("role") == "publish"
+                    and entry.get("state") in OWNED_STATES
+                ):
+                    owners.setdefault(str(entry.get("name")), r.key)
+        return owners
+
+    def _remember_owners(self, result: Plan, owners: Mapping[str, str]) -> None:
+        """Owners after this cycle: whoever the plan says has the topic on the broker, and the
+        previous owners that still declare it (e.g. while the broker cannot be read)."""
+        declared = {
+            (cp.contract.key, t.name): t.state
+            for cp in result.contracts
+            for t in cp.topics
+            if t.role == "publish"
+        }
+        kept = {
+            topic: key
+            for topic, key in owners.items()
+            if declared.get((key, topic)) not in (None, TopicState.CONFLICT, TopicState.INVALID)
+        }
+        kept.update(
+            {topic: key for (key, topic), state in declared.items() if state in OWNED_STATES}
+        )
+        self._owners = kept
+
     async def _plan(
         self,
         contracts: list[Contract],
         snapshot: BrokerSnapshot | None,
         broker_error: str | None,
+        owners: Mapping[str, str],
     ) -> tuple[Plan, dict[str, str]]:
         """The plan for this cycle; the last one again when neither a contract nor the broker
         changed (an idle resync at 10,000 contracts then costs no planning at all)."""
@@ -449,6 +514,7 @@ class Reconciler:
             memo is not None
             and broker_error is None
             and memo[1] == snapshot
+            and memo[3] == owners
             and len(memo[0]) == len(contracts)
             and all(a is b for a, b in zip(memo[0], contracts, strict=True))
         ):
@@ -460,8 +526,9 @@ class Reconciler:
             snapshot,
             self.settings.plan_options,
             broker_error=broker_error,
+            owners=owners,
         )
-        self._plan_memo = (contracts, snapshot, planned) if broker_error is None else None
+        self._plan_memo = (contracts, snapshot, planned, owners) if broker_error is None else None
         return planned
 
     async def _watch_unowned(self, contracts: list[Contract], snapshot: BrokerSnapshot) -> None:

@@ -136,6 +136,7 @@ def plan(
     *,
     outcome: CreateResult | None = None,
     broker_error: str | None = None,
+    owners: Mapping[str, str] | None = None,
 ) -> Plan:
     """Decide what to create and what each contract's topics look like.
 
@@ -157,6 +158,7 @@ def plan(
         contracts,
         known_topics=(snapshot.all_names - published) if snapshot else (),
         disqualified=disqualified(contracts, (p for ps in naming.values() for p in ps)),
+        owners=owners,
     )
     losers = {(k, c.topic): c.winner for c in wiring.conflicts for k in c.losers}
     broken = {(w.contract, w.topic): w for w in wiring.broken_wires}
@@ -268,15 +270,18 @@ def _publish_status(
         )
         return TopicStatus(name, PUBLISH, state, "will be created")
     if state is TopicState.CREATED:
-        # Created as declared: what was declared is what the broker has, so the next cycle
-        # finds nothing new to write (undeclared values are learnt from the next describe).
+        # The broker's actual values (described right after the create), so a topic that
+        # leaves partitions or replication factor to the cluster gets them in its first status
+        # and the next cycle has nothing new to write; the declared ones if that describe
+        # found nothing (they are what the broker was asked for).
+        made = snapshot.get(name) if snapshot else None
         return TopicStatus(
             name,
             PUBLISH,
             state,
             message,
-            partitions=pub.partitions,
-            replication_factor=pub.replication_factor,
+            partitions=made.partitions if made else pub.partitions,
+            replication_factor=made.replication_factor if made else pub.replication_factor,
         )
     observed = snapshot.get(name) if snapshot and state is TopicState.PRESENT else None
     if observed is None:

@@ -20,6 +20,9 @@ class ObservedTopic:
     replication_factor: int
     config: Mapping[str, str | None] = field(default_factory=dict)
     dynamic: frozenset[str] = frozenset()
+    # Kafka's topic id (base64url, as kafka-topics.sh prints it), when the broker reported it:
+    # a topic deleted and re-created under the same name gets a new one.
+    topic_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -191,9 +191,12 @@ def _age(contract: Contract) -> tuple[bool, str, str]:
 
 
 def _conflict(
-    topic: str, declarations: list[tuple[Contract, int, PublishTopic]]
+    topic: str, declarations: list[tuple[Contract, int, PublishTopic]], owner: str | None = None
 ) -> Conflict | None:
-    ordered = sorted(declarations, key=lambda d: _age(d[0]))
+    # The contract that owned the topic before keeps it: ownership never moves to a later
+    # declaration, not even one whose creationTimestamp ties (second precision) and whose
+    # name sorts first. Without an owner, the oldest declaration wins.
+    ordered = sorted(declarations, key=lambda d: (d[0].key != owner, *_age(d[0])))
     winner, _, winner_topic = ordered[0]
     wanted = _settings(winner_topic)
     losers = [(c, i, _settings(t)) for c, i, t in ordered[1:] if _settings(t) != wanted]
@@ -228,6 +231,7 @@ def check_wiring(
     contracts: Sequence[Contract],
     known_topics: Collection[str] = (),
     disqualified: Mapping[tuple[str, str], str] | None = None,
+    owners: Mapping[str, str] | None = None,
 ) -> WiringReport:
     """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
     contract publishes: subscribing to one is still broken, and the message says it used to
@@ -236,8 +240,12 @@ def check_wiring(
     `disqualified` maps (contract key, topic) to why that declaration breaks the naming rules
     (e.g. "declares it under another node's producer segment"): such a declaration never owns
     the topic, never wins a conflict, and a subscription it alone publishes is a broken wire.
+
+    `owners` maps a topic to the contract key that owned it so far (whose declaration created
+    it, or won it last time): that contract wins any conflict over the topic.
     """
     disqualified = disqualified or {}
+    owners = owners or {}
     declarations: dict[str, list[tuple[Contract, int, PublishTopic]]] = {}
     invalid: dict[str, dict[str, str]] = {}  # topic -> {contract key: why}
     subscribed: set[str] = set()
@@ -308,6 +316,6 @@ def check_wiring(
     conflicts = [
         c
         for topic, decls in declarations.items()
-        if len(decls) > 1 and (c := _conflict(topic, decls)) is not None
+        if len(decls) > 1 and (c := _conflict(topic, decls, owners.get(topic))) is not None
     ]
     return WiringReport(broken, unconsumed, conflicts, publishers)

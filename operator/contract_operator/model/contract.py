@@ -54,12 +54,16 @@ PLURAL = "nodecontracts"
 # lookarounds so the apiserver's RE2 accepts the same pattern.
 TOPIC_NAME_PATTERN = r"^([a-zA-Z0-9._-]*[a-zA-Z0-9_-][a-zA-Z0-9._-]*|\.{3,})$"
 NODE_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+# Kafka and Redpanda topic config names (retention.ms, redpanda.remote.read, ...); the CRD's CEL
+# rule on `config` carries the same pattern.
+CONFIG_KEY_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
 
 # A contract with thousands of bad entries should still produce a readable report.
 MAX_ERRORS_PER_CONTRACT = 20
 
 _TOPIC_NAME_RE = re.compile(TOPIC_NAME_PATTERN)
 _NODE_RE = re.compile(NODE_PATTERN)
+_CONFIG_KEY_RE = re.compile(CONFIG_KEY_PATTERN)
 
 # Manifest (camelCase) field names and their contract.yaml (snake_case) spelling.
 CAMEL_TO_SNAKE = {
@@ -100,6 +104,13 @@ def _config_values(value: Any) -> Any:
         return value
     out: dict[Any, Any] = {}
     for key, item in value.items():
+        if isinstance(key, str) and not _CONFIG_KEY_RE.match(key):
+            raise PydanticCustomError(
+                "config_key",
+                "config key {key} is not a topic config name: use the lowercase dotted name "
+                "Kafka documents, e.g. retention.ms",
+                {"key": repr(key)},
+            )
         if isinstance(item, bool | float):
             raise PydanticCustomError(
                 "config_value",
@@ -381,6 +392,7 @@ _CODES = {
     "string_too_long": "too-long",
     "literal_error": "wrong-kind",
     "config_value": "wrong-type",
+    "config_key": "bad-config-key",
 }
 
 _KNOWN_FIELDS = sorted(

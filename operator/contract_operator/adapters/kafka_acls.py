@@ -1,0 +1,110 @@
+"""Every Kafka operation the operator performs, as ACLs: the one list a cluster admin grants.
+
+The broker adapter (adapters/broker.py) makes exactly these requests; the integration suite
+runs the operator under a principal holding only these ACLs on a real Kafka cluster with an
+authorizer, and once more per ACL without it, to prove each is needed
+(tests/integration/test_kafka_acls.py). A new broker request needs an entry here first.
+
+    python -m contract_operator.adapters.kafka_acls print --principal User:contract-operator
+    python -m contract_operator.adapters.kafka_acls grant --bootstrap-servers HOST:PORT \\
+        --principal User:contract-operator
+
+`print` gives the `kafka-acls.sh` command lines; `grant` creates the ACLs with an AdminClient
+(the connection must be allowed to alter ACLs, e.g. a super user's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NamedTuple
+
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
+
+
+class Acl(NamedTuple):
+    resource_type: str  # "TOPIC" | "CLUSTER" | "GROUP"
+    name: str  # "*" for every resource of that type; "kafka-cluster" for the cluster
+    operation: str  # an AclOperation name
+    why: str
+
+
+OPERATOR_ACLS: tuple[Acl, ...] = (
+    # Broker.describe / end_offsets: one Metadata request lists every topic the principal may
+    # describe, with partitions and replicas; ListOffsets (report's end offsets) needs it too.
+    Acl("TOPIC", "*", "DESCRIBE", "list topics, their partitions and replicas"),
+    # Broker._describe_batch: the declared config keys of each topic.
+    Acl("TOPIC", "*", "DESCRIBE_CONFIGS", "read the declared configs to report drift"),
+    # Broker.create_missing: CreateTopics, the only write. Never ALTER, ALTER_CONFIGS or DELETE.
+    Acl("TOPIC", "*", "CREATE", "create missing topics"),
+)
+
+
+def bindings(principal: str, acls: tuple[Acl, ...] = OPERATOR_ACLS) -> list[AclBinding]:
+    """The AdminClient's bindings for `acls`, allowed to `principal` from any host."""
+    return [
+        AclBinding(
+            ResourceType[a.resource_type],
+            a.name,
+            ResourcePatternType.LITERAL,
+            principal,
+            "*",
+            AclOperation[a.operation],
+            AclPermissionType.ALLOW,
+        )
+        for a in acls
+    ]
+
+
+def kafka_acls_commands(principal: str, acls: tuple[Acl, ...] = OPERATOR_ACLS) -> list[str]:
+    """The same grants as `kafka-acls.sh` command lines, for a cluster admin's runbook."""
+    out = []
+    for a in acls:
+        target = (
+            "--cluster"
+            if a.resource_type == "CLUSTER"
+            else (f"--{a.resource_type.lower()} '{a.name}'")
+        )
+        op = a.operation.replace("_", "")
+        out.append(
+            "kafka-acls.sh --bootstrap-server BROKER --command-config admin.properties "
+            f"--add --allow-principal {principal} --operation {op} {target}"
+        )
+    return out
+
+
+def grant(admin: AdminClient, principal: str, acls: tuple[Acl, ...] = OPERATOR_ACLS) -> None:
+    """Create the ACLs and wait for the broker's answer; raise on the first refusal."""
+    for future in admin.create_acls(bindings(principal, acls), request_timeout=30).values():
+        future.result(timeout=35)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m contract_operator.adapters.kafka_acls",
+        description="The Kafka ACLs the operator's principal needs: print or grant them.",
+    )
+    parser.add_argument("action", choices=("print", "grant"))
+    parser.add_argument("--principal", default="User:contract-operator")
+    parser.add_argument("--bootstrap-servers", help="for grant: an admin-capable listener")
+    args = parser.parse_args(argv)
+    if args.action == "print":
+        print("\n".join(kafka_acls_commands(args.principal)))
+        return 0
+    if not args.bootstrap_servers:
+        parser.error("grant needs --bootstrap-servers")
+    admin = AdminClient({"bootstrap.servers": args.bootstrap_servers, "log_level": 0})
+    grant(admin, args.principal)
+    print(f"granted {len(OPERATOR_ACLS)} ACLs to {args.principal}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""The operator and the CLI on a real Kafka cluster with TLS, SCRAM and an authorizer.
+
+Each test that is about permissions makes a principal of its own (a SCRAM user plus ACLs, added
+at runtime through the PLAINTEXT super user) so no test changes what another one sees.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialDeletion,
+    UserScramCredentialUpsertion,
+)
+
+from contract_operator.adapters.kafka_acls import OPERATOR_ACLS, Acl, bindings
+
+from .conftest import KAFKA, OperatorProcess, Testbed, free_port, wait_cycles, wait_for
+from .test_operator import NodeContracts, _nc
+
+pytestmark = pytest.mark.usefixtures("nodecontract_crd")
+
+
+class Principal:
+    """A SCRAM-SHA-512 user with exactly the given ACLs (and DENY entries), removed afterwards."""
+
+    def __init__(self, admin: AdminClient, testbed: Testbed) -> None:
+        self.admin, self.testbed = admin, testbed
+        self.name = f"p{uuid.uuid4().hex[:10]}"
+        self.password = uuid.uuid4().hex
+
+    @property
+    def principal(self) -> str:
+        return f"User:{self.name}"
+
+    def create(self, acls: tuple[Acl, ...], deny: list[tuple[str, str]] = ()) -> Principal:  # type: ignore[assignment]
+        info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096)
+        upsert = UserScramCredentialUpsertion(self.name, info, self.password.encode())
+        for f in self.admin.alter_user_scram_credentials([upsert]).values():
+            f.result(timeout=30)
+        grants = bindings(self.principal, acls) + [
+            AclBinding(
+                ResourceType.TOPIC,
+                topic,
+                ResourcePatternType.LITERAL,
+                self.principal,
+                "*",
+                AclOperation[operation],
+                AclPermissionType.DENY,
+            )
+            for topic, operation in deny
+        ]
+        if grants:
+            for f in self.admin.create_acls(grants).values():
+                f.result(timeout=30)
+        return self
+
+    def env(self) -> dict[str, str]:
+        return self.testbed.secure_env(
+            KAFKA_SASL_USERNAME=self.name, KAFKA_SASL_PASSWORD=self.password
+        )
+
+    def remove(self) -> None:
+        match_all = AclBindingFilter(
+            ResourceType.ANY,
+            None,
+            ResourcePatternType.ANY,
+            self.principal,
+            None,
+            AclOperation.ANY,
+            AclPermissionType.ANY,
+        )
+        for f in self.admin.delete_acls([match_all]).values():
+            f.result(timeout=30)
+        gone = UserScramCredentialDeletion(self.name, ScramMechanism.SCRAM_SHA_512)
+        for f in self.admin.alter_user_scram_credentials([gone]).values():
+            f.result(timeout=30)
+
+
+@pytest.fixture
+def principal(admin: AdminClient, testbed: Testbed) -> Iterator[Callable[..., Principal]]:
+    made: list[Principal] = []
+
+    def make(acls: tuple[Acl, ...] = OPERATOR_ACLS, deny: list[tuple[str, str]] = ()) -> Principal:  # type: ignore[assignment]
+        p = Principal(admin, testbed).create(acls, deny)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.remove()
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "contract_operator", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def contract_file(tmp_path: Path, node: str, topics: list[dict[str, Any]], subs=()) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / f"{node}.yaml"
+    body = {"node": node, "event_bus": {"publish_topics": topics, "subscribe_topics": list(subs)}}
+    path.write_text(json.dumps(body))
+    return path
+
+
+def logged_in(p: Principal, contract: Path) -> subprocess.CompletedProcess[str]:
+    """`plan` as the principal, once its SCRAM credentials reached every broker."""
+
+    def attempt() -> subprocess.CompletedProcess[str] | None:
+        r = cli(p.env(), "plan", str(contract), "--format", "json")
+        return None if r.returncode == 1 and "Authentication failed" in r.stderr else r
+
+    return wait_for(attempt, 30, what="SCRAM login of a new principal")  # type: ignore[no-any-return]
+
+
+def states(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
+    report = json.loads(result.stdout)
+    return {t["name"]: t for c in report["contracts"] for t in c["topics"]}
+
+
+def _create(admin: AdminClient, name: str, partitions: int = 1, rf: int = 1, **config: str) -> None:
+    admin.create_topics([NewTopic(name, partitions, rf, config=config)])[name].result(timeout=30)
+    wait_for(lambda: name in admin.list_topics(timeout=10).topics, what=f"{name} listed")
+
+
+# --- the operator's ACLs: sufficient and each one needed --------------------------------------
+
+
+def test_operator_acls_are_sufficient_for_every_command(
+    principal, admin, tmp_path, topic_prefix
+) -> None:
+    node = f"n{topic_prefix}"
+    existing, fresh = f"onex.evt.{node}.placed.v1", f"onex.evt.{node}.shipped.v1"
+    _create(admin, existing, 2, 1, **{"retention.ms": "3600000"})
+    contract = contract_file(
+        tmp_path, node, [{"name": existing, "config": {"retention.ms": "3600000"}}, {"name": fresh}]
+    )
+    p = principal()
+    planned = logged_in(p, contract)
+    assert planned.returncode == 2, planned.stderr  # exit 2: topics to create
+    assert states(planned)[existing]["state"] == "Present"
+    assert "unverifiable" not in states(planned)[existing]
+    provisioned = cli(p.env(), "provision", str(contract), "--format", "json")
+    assert provisioned.returncode == 0, provisioned.stderr
+    assert fresh in json.loads(provisioned.stdout)["created"]
+    # report exits 5: the shared cluster holds topics no contract here owns (not an error).
+    for args, ok in (
+        (["report", str(contract)], 5),
+        (["graph", str(contract)], 0),
+        (["validate", str(contract)], 0),
+    ):
+        done = cli(p.env(), *args)
+        assert done.returncode == ok, (args, done.stderr)
+        assert "cannot reach" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("missing", [a.operation for a in OPERATOR_ACLS])
+def test_each_operator_acl_is_needed(
+    principal, admin, tmp_path, topic_prefix, missing: str
+) -> None:
+    node = f"n{topic_prefix}"
+    existing, fresh = f"onex.evt.{node}.placed.v1", f"onex.evt.{node}.shipped.v1"
+    _create(admin, existing, 2, 1, **{"retention.ms": "3600000"})
+    contract = contract_file(
+        tmp_path, node, [{"name": existing, "config": {"retention.ms": "3600000"}}, {"name": fresh}]
+    )
+    p = principal(tuple(a for a in OPERATOR_ACLS if a.operation != missing))
+    planned = logged_in(p, contract)
+    if missing == "DESCRIBE":  # the existing topic is invisible: it looks missing
+        assert states(planned)[existing]["state"] == "Missing"
+    elif missing == "DESCRIBE_CONFIGS":  # its config cannot be compared
+        assert states(planned)[existing]["unverifiable"] == ["retention.ms"]
+    else:  # CREATE
+        provisioned = cli(p.env(), "provision", str(contract), "--format", "json")
+        assert provisioned.returncode == 1
+        assert "TOPIC_AUTHORIZATION_FAILED" in json.loads(provisioned.stdout)["failed"][fresh]
+
+
+# --- the operator over SASL_SSL ---------------------------------------------------------------
+
+
+def run_operator(env: dict[str, str], namespace: str, tmp_path: Path, *extra: str):  # type: ignore[no-untyped-def]
+    port = free_port()
+    args = [
+        "--namespace",
+        namespace,
+        "--resync-seconds",
+        "1",
+        "--metrics-port",
+        str(port),
+        "--health-port",
+        "0",
+        "--broker-timeout",
+        "5",
+        *extra,
+    ]
+    return OperatorProcess(env, args, tmp_path / f"operator-{port}.log"), port
+
+
+def test_a_missing_create_acl_fails_that_topic_alone(
+    kube, principal, namespace, tmp_path, topic_prefix, admin
+) -> None:
+    node = f"n{topic_prefix}"
+    denied, allowed = f"onex.evt.{node}.denied.v1", f"onex.evt.{node}.allowed.v1"
+    p = principal(deny=[(denied, "CREATE")])
+    logged_in(p, contract_file(tmp_path, node, [{"name": allowed}]))
+    op, _ = run_operator(p.env(), namespace, tmp_path)
+    try:
+        ncs = NodeContracts(kube, namespace)
+        ncs.apply(_nc("orders", node, [{"name": denied}, {"name": allowed}]))
+        provisioned = ncs.wait_condition("orders", "Provisioned", "False", timeout=60)
+        assert provisioned["reason"] == "CreateFailed"
+        topics = {t["name"]: t for t in ncs.get("orders")["status"]["topics"]}
+        assert topics[denied]["state"] == "Failed"
+        assert "TOPIC_AUTHORIZATION_FAILED" in topics[denied]["message"]
+        assert topics[allowed]["state"] == "Present"
+        assert allowed in admin.list_topics(timeout=10).topics
+        assert denied not in admin.list_topics(timeout=10).topics
+    finally:
+        op.stop()
+
+
+def test_a_missing_describe_configs_acl_makes_that_config_unverifiable(
+    kube, principal, namespace, tmp_path, topic_prefix, admin
+) -> None:
+    node = f"n{topic_prefix}"
+    hidden, shown = f"onex.evt.{node}.hidden.v1", f"onex.evt.{node}.shown.v1"
+    for name in (hidden, shown):
+        _create(admin, name, 1, 1, **{"retention.ms": "3600000"})
+    p = principal(deny=[(hidden, "DESCRIBE_CONFIGS")])
+    logged_in(p, contract_file(tmp_path, node, [{"name": shown}]))
+    op, _ = run_operator(p.env(), namespace, tmp_path)
+    try:
+        ncs = NodeContracts(kube, namespace)
+        declared = {"config": {"retention.ms": "3600000"}}
+        ncs.apply(_nc("orders", node, [{"name": hidden, **declared}, {"name": shown, **declared}]))
+        ncs.wait_condition("orders", "Ready", "True", timeout=60)
+        topics = {t["name"]: t for t in ncs.get("orders")["status"]["topics"]}
+        assert topics[hidden].get("unverifiable") == ["retention.ms"]
+        assert "unverifiable" not in topics[shown]
+    finally:
+        op.stop()
+
+
+def test_operator_over_sasl_ssl_creates_with_cluster_defaults(
+    kube, testbed, namespace, tmp_path, topic_prefix, admin
+) -> None:
+    node = f"n{topic_prefix}"
+    topic = f"onex.evt.{node}.placed.v1"
+    op, _ = run_operator(testbed.secure_env(), namespace, tmp_path)
+    try:
+        ncs = NodeContracts(kube, namespace)
+        ncs.apply(_nc("orders", node, [{"name": topic}]))
+        ncs.wait_condition("orders", "Ready", "True", timeout=60)
+        (entry,) = ncs.get("orders")["status"]["topics"]
+        assert (entry["partitions"], entry["replicationFactor"]) == (3, 3)
+    finally:
+        op.stop()
+
+
+# --- broker refusals --------------------------------------------------------------------------
+
+
+def test_create_policy_refusal_is_permanent_and_not_resent(
+    kube, testbed, start_operator, namespace, topic_prefix
+) -> None:
+    from .conftest import metric
+
+    node = f"n{topic_prefix}"
+    refused = f"onex.evt.{node}.forbidden-thing.v1"
+    port = free_port()
+    start_operator(namespace, "--metrics-port", str(port))
+    ncs = NodeContracts(kube, namespace)
+    ncs.apply(_nc("orders", node, [{"name": refused}]))
+    ncs.wait_condition("orders", "Provisioned", "False", timeout=60)
+    (entry,) = ncs.get("orders")["status"]["topics"]
+    assert entry["state"] == "Failed"
+    assert "POLICY_VIOLATION" in entry["message"] and "testbed create policy" in entry["message"]
+    creates = "contract_operator_admin_requests_total"
+    sent = metric(port, creates, '{operation="create_topics"}')
+    wait_cycles(port, 4)
+    assert metric(port, creates, '{operation="create_topics"}') == sent
+
+
+def test_dot_underscore_collision_reaches_the_status(
+    kube, start_operator, namespace, topic_prefix, admin
+) -> None:
+    """Kafka refuses `p.a_b.c` after `p.a.b_c` (both are `p_a_b_c` as a metric name)."""
+    node = f"n{topic_prefix}"
+    first, second = f"{node}.a.b_c", f"{node}.a_b.c"
+    _create(admin, first)
+    start_operator(namespace, "--pattern", r"^(?P<producer>[a-z0-9]+)\.[a-z0-9._]+$", "--kinds", "")
+    ncs = NodeContracts(kube, namespace)
+    ncs.apply(_nc("orders", node, [{"name": second}]))
+    wait_for(
+        lambda: (
+            (t := (ncs.get("orders").get("status") or {}).get("topics"))
+            and t[0]["state"] == "Failed"
+            and t[0]
+        ),
+        60,
+        what="the colliding topic Failed",
+    )
+    (entry,) = ncs.get("orders")["status"]["topics"]
+    assert "collides with existing topic" in entry["message"], entry["message"]
+
+
+@pytest.mark.faults
+def test_one_broker_of_three_down_the_operator_keeps_working(
+    kube, testbed, start_operator, namespace, topic_prefix, admin
+) -> None:
+    """Kafka 4 places a replication factor 3 topic on the two live brokers and the fenced one
+    (under-replicated until it is back), so the create is accepted, not refused."""
+    node = f"n{topic_prefix}"
+    ncs = NodeContracts(kube, namespace)
+    start_operator(namespace)
+    subprocess.run([str(KAFKA), "stop-node", testbed.kafka_dir, "3"], check=True, timeout=60)
+    try:
+        wait_for(lambda: len(admin.list_topics(timeout=10).brokers) == 2, 30, what="2 brokers")
+        one, three = f"onex.evt.{node}.one.v1", f"onex.evt.{node}.three.v1"
+        ncs.apply(
+            _nc(
+                "orders",
+                node,
+                [{"name": one, "replicationFactor": 1}, {"name": three, "replicationFactor": 3}],
+            )
+        )
+        ncs.wait_condition("orders", "Ready", "True", timeout=60)
+        topics = {t["name"]: t for t in ncs.get("orders")["status"]["topics"]}
+        assert topics[three]["replicationFactor"] == 3
+    finally:
+        subprocess.run([str(KAFKA), "start-node", testbed.kafka_dir, "3"], check=True, timeout=120)
+    md = admin.list_topics(topic=three, timeout=10).topics[three]
+    assert len(md.partitions[0].replicas) == 3
