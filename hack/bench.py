@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """bench.py — how fast the operator brings N NodeContracts x M topics to Ready, at what cost.
 
-Runs against the real local testbed (hack/testbed.sh: kube-apiserver + etcd + noida-db) and
-the real operator as a subprocess. For each size it:
+Runs against the real local testbed (hack/testbed.sh: kube-apiserver v1.37 + etcd and a
+three-broker Apache Kafka 4.4 cluster) and the real operator as a subprocess. Before each
+scenario it measures the two limits any operator is bound by, with plain clients: the broker's
+time to create the scenario's topics in one CreateTopics request (deleted again afterwards) and
+the apiserver's time for one status patch per contract (8 in flight). For each size it:
 
   1. starts `contract-operator run` on a fresh namespace (metrics on a free port);
   2. creates N NodeContracts of M published topics each, 8 creates in flight, and follows
@@ -19,8 +22,10 @@ the real operator as a subprocess. For each size it:
     .venv/bin/python hack/bench.py --contracts 50 --topics 4
     .venv/bin/python hack/bench.py --runs 100x10,500x20 --markdown
 
-The testbed is the one in $CO_TESTBED_DIR (else the repo's .testbed): reused when it is up,
-otherwise started here and torn down at the end. Progress goes to stderr, the table to stdout.
+The testbed is the one in --testbed-dir (default .testbed-bench, apart from the tests' one so
+its topics never pile up there): reused when it is up, otherwise started here (Kafka heap
+KAFKA_HEAP, default 768m) and torn down at the end. Progress goes to stderr, the table to
+stdout.
 """
 
 from __future__ import annotations
@@ -55,8 +60,16 @@ APPLY_THREADS = 8
 DEFAULT_RUNS = "1000x10"
 # The scenarios `make bench` runs after DEFAULT_RUNS (unless --runs/--contracts are given).
 BROKEN_WIRES = 100
-PRELOADED_TOPICS = 20_000
-SCENARIOS = (("idle-resync", 10_000, 1, 30.0), ("broken-fleet", 2_000, 1, 300.0))
+# Every broker keeps a file handle per partition it holds and this machine allows 20,000 per
+# process: 10,000 preloaded topics keep the benchmark's three brokers well within that.
+PRELOADED_TOPICS = 10_000
+SCENARIOS = (
+    ("idle-resync", 10_000, 1, 30.0),
+    ("broken-fleet", 2_000, 1, 300.0),
+    # Partitions and replication factor left to the cluster (3 and 3 on the testbed): the
+    # status must still be written once per contract.
+    ("cluster-defaults", 1_000, 1, 300.0),
+)
 
 
 class BenchError(Exception):
@@ -103,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"several sizes in one go, e.g. {DEFAULT_RUNS} (overrides --contracts/--topics)",
     )
     parser.add_argument(
-        "--partitions", type=int, default=2, help="partitions per topic (default 2)"
+        "--partitions", type=int, default=1, help="partitions per topic (default 1)"
     )
     parser.add_argument(
         "--timeout",
@@ -120,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--testbed-dir",
-        default=os.environ.get("CO_TESTBED_DIR") or str(ROOT / ".testbed"),
-        help="testbed state dir (default: $CO_TESTBED_DIR, else the repo's .testbed)",
+        default=str(ROOT / ".testbed-bench"),
+        help="testbed state dir (default: the repo's .testbed-bench)",
     )
     parser.add_argument(
         "--log-dir",
@@ -171,7 +184,11 @@ class Testbed:
     """The testbed of hack/testbed.sh in `directory`; stopped at the end only if started here."""
 
     def __init__(self, directory: str) -> None:
-        self.env = {**os.environ, "CO_TESTBED_DIR": directory}
+        self.env = {
+            **os.environ,
+            "CO_TESTBED_DIR": directory,
+            "KAFKA_HEAP": os.environ.get("KAFKA_HEAP", "768m"),
+        }
         self.directory = directory
         running = subprocess.run([TESTBED, "env"], capture_output=True, text=True, env=self.env)
         self.owned = running.returncode != 0
@@ -235,7 +252,10 @@ def install_crd(api_client: Any, timeout: float = 60.0) -> None:
     raise BenchError(f"CRD {name} not Established after {timeout:g} s")
 
 
-def manifest(namespace: str, node: str, topics: int, partitions: int) -> dict[str, Any]:
+def manifest(
+    namespace: str, node: str, topics: int, partitions: int, declared: bool = True
+) -> dict[str, Any]:
+    settings = {"partitions": partitions, "replicationFactor": 1} if declared else {}
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "NodeContract",
@@ -246,8 +266,7 @@ def manifest(namespace: str, node: str, topics: int, partitions: int) -> dict[st
                 "publishTopics": [
                     {
                         "name": f"onex.evt.{node}.e{j}.v1",
-                        "partitions": partitions,
-                        "replicationFactor": 1,
+                        **settings,
                         "config": {"retention.ms": "604800000"},
                     }
                     for j in range(topics)
@@ -533,6 +552,14 @@ class Result:
     scenario: str = ""
     resync_requests: str = ""  # an idle resync: admin requests, status writes, CPU seconds
     restart: str = ""  # a restart: first full cycle after, status writes, peak RSS
+    broker_limit_s: float = 0.0  # a plain client's one CreateTopics for the same topics
+    apiserver_limit_s: float = 0.0  # a plain client's status patch per contract, 8 in flight
+
+    @property
+    def ratio(self) -> float:
+        """Time to all Ready after the last apply, over the larger of the two limits."""
+        bound = max(self.broker_limit_s, self.apiserver_limit_s)
+        return self.after_apply_s / bound if bound else 0.0
 
     @property
     def after_apply_s(self) -> float:
@@ -633,6 +660,89 @@ def verify_topics(bootstrap: str, names: dict[str, int]) -> tuple[int, list[str]
     return ok, wrong
 
 
+# The testbed cluster's num.partitions (hack/kafka.sh): what an undeclared topic gets.
+CLUSTER_PARTITIONS = 3
+
+
+@dataclass
+class Limits:
+    broker_s: float
+    apiserver_s: float
+
+
+def measure_limits(
+    testbed: Testbed, api_client: Any, bodies: Sequence[dict[str, Any]], run_id: str
+) -> Limits:
+    """What a plain client needs for the scenario's work, measured on the same testbed just
+    before the operator does it: the broker creating the same number of topics (same
+    settings, other names) in one CreateTopics request, and the apiserver taking one status
+    patch per contract (8 in flight, as the operator's writers). Both are cleaned up."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from kubernetes import client
+
+    topics = [t for b in bodies for t in b["spec"]["eventBus"]["publishTopics"]]
+    admin = AdminClient({"bootstrap.servers": testbed.bootstrap, "allow.auto.create.topics": False})
+    names = [f"limit{run_id}.t{i}" for i in range(len(topics))]
+    requests = [
+        NewTopic(
+            name,
+            t.get("partitions", -1),
+            t.get("replicationFactor", -1),
+            config=dict(t.get("config", {})),
+        )
+        for name, t in zip(names, topics, strict=True)
+    ]
+    started = time.monotonic()
+    for future in admin.create_topics(
+        requests, operation_timeout=300, request_timeout=300
+    ).values():
+        future.result(timeout=330)
+    broker_s = time.monotonic() - started
+    for start in range(0, len(names), 5000):
+        for future in admin.delete_topics(
+            names[start : start + 5000], request_timeout=300
+        ).values():
+            future.result(timeout=330)
+
+    namespace = f"limit-{run_id}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    copies = [
+        {**b, "metadata": {"name": b["metadata"]["name"], "namespace": namespace}} for b in bodies
+    ]
+    _, errors = apply_all(api_client, copies)
+    if errors:
+        raise BenchError(f"limit: {len(errors)} creates failed, first: {errors[0]}")
+    custom = client.CustomObjectsApi(api_client)
+    status = {
+        "status": {
+            "observedGeneration": 1,
+            "topicCount": 1,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "Ready",
+                    "message": "limit probe",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z",
+                }
+            ],
+        }
+    }
+
+    def patch(body: dict[str, Any]) -> None:
+        custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, body["metadata"]["name"], status, _request_timeout=60
+        )
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(APPLY_THREADS) as pool:
+        list(pool.map(patch, copies))
+    apiserver_s = time.monotonic() - started
+    core.delete_namespace(namespace)  # the controller-manager removes its contracts
+    return Limits(broker_s, apiserver_s)
+
+
 def broken_fleet(namespace: str, run_id: str, n: int, broken: int) -> list[dict[str, Any]]:
     """n contracts publishing one topic each; `broken` of them subscribe to a near miss of
     another contract's topic: '_' for '-' in the producer (half of them) or .v2 for .v1."""
@@ -714,10 +824,20 @@ def run_size(
         log(f"{n}x{m} {scenario}: creating {PRELOADED_TOPICS} unowned topics on the broker")
         preload_topics(testbed.bootstrap, run_id, PRELOADED_TOPICS)
     else:
-        bodies = [manifest(namespace, f"b{run_id}-{i}", m, args.partitions) for i in range(n)]
+        declared = scenario != "cluster-defaults"
+        bodies = [
+            manifest(namespace, f"b{run_id}-{i}", m, args.partitions, declared) for i in range(n)
+        ]
     expected = {
-        t["name"]: t["partitions"] for b in bodies for t in b["spec"]["eventBus"]["publishTopics"]
+        t["name"]: t.get("partitions", CLUSTER_PARTITIONS)
+        for b in bodies
+        for t in b["spec"]["eventBus"]["publishTopics"]
     }
+    limits = measure_limits(testbed, api_client, bodies, run_id)
+    log(
+        f"{n}x{m} {scenario}: limits: broker creates {len(expected)} topics in "
+        f"{limits.broker_s:.2f} s, apiserver takes {n} status patches in {limits.apiserver_s:.2f} s"
+    )
     log(f"{n}x{m} {scenario}: namespace {namespace}, {len(expected)} topics, timeout {timeout:g} s")
 
     operator = Operator(
@@ -809,7 +929,7 @@ def run_size(
                 end, cpu_end = operator.metrics(), operator.cpu_seconds()
                 requests = sum(
                     admin_requests(end, op) - admin_requests(mark, op)
-                    for op in ("metadata", "describe_configs", "create_topics")
+                    for op in ("metadata", "describe_configs", "create_topics", "describe_topics")
                 )
                 figures.append(
                     f"{requests} req, {status_writes(end) - status_writes(mark)} writes, "
@@ -849,6 +969,8 @@ def run_size(
             scenario=scenario,
             resync_requests=resync_figures,
             restart=restart_figures,
+            broker_limit_s=limits.broker_s,
+            apiserver_limit_s=limits.apiserver_s,
         )
         log(f"{n}x{m}: {result}")
         return result
@@ -881,6 +1003,10 @@ COLUMNS = (
     ),
     ("reconcile_cycles (total_s)", lambda r: f"{r.cycles} ({r.cycle_s:.2f})"),
     ("idle_writes/cycles", lambda r: f"{r.idle_writes}/{r.idle_cycles}"),
+    ("broker_limit_s", lambda r: f"{r.broker_limit_s:.2f}"),
+    ("apiserver_limit_s", lambda r: f"{r.apiserver_limit_s:.2f}"),
+    ("ratio_to_limit", lambda r: f"{r.ratio:.2f}"),
+    ("cpu_ms_per_contract", lambda r: f"{1000 * r.cpu_s / r.contracts:.2f}"),
     ("topics_ok", lambda r: f"{r.topics_ok}/{r.contracts * r.topics}"),
     ("rss_mb", lambda r: f"{r.rss_mb:.0f}"),
     ("peak_rss_mb", lambda r: f"{r.peak_rss_mb:.0f}"),
@@ -915,7 +1041,8 @@ def markdown(results: Sequence[Result]) -> str:
 
 def context_line(args: argparse.Namespace) -> str:
     return (
-        f"testbed: kube-apiserver v1.20.2 + etcd + noida-db on loopback, {os.cpu_count()} CPUs; "
+        "testbed: kube-apiserver v1.37.2 + controller-manager + etcd 3.6, Apache Kafka 4.4 "
+        f"(3 KRaft brokers) on loopback, {os.cpu_count()} CPUs; "
         f"{args.partitions} partitions/topic; operator resync 300 s; "
         f"{APPLY_THREADS} creates in flight; Ready followed by a watch; "
         f"idle interval {args.idle_seconds:g} s"

@@ -163,6 +163,10 @@ def test_operator_acls_are_sufficient_for_every_command(
     assert planned.returncode == 2, planned.stderr  # exit 2: topics to create
     assert states(planned)[existing]["state"] == "Present"
     assert "unverifiable" not in states(planned)[existing]
+    assert json.loads(planned.stdout)["cluster"] == {
+        "defaultReplicationFactor": 3,
+        "autoCreateTopics": True,
+    }
     provisioned = cli(p.env(), "provision", str(contract), "--format", "json")
     assert provisioned.returncode == 0, provisioned.stderr
     assert fresh in json.loads(provisioned.stdout)["created"]
@@ -177,9 +181,9 @@ def test_operator_acls_are_sufficient_for_every_command(
         assert "cannot reach" not in done.stderr + done.stdout
 
 
-@pytest.mark.parametrize("missing", [a.operation for a in OPERATOR_ACLS])
+@pytest.mark.parametrize("missing", OPERATOR_ACLS, ids=lambda a: f"{a.resource_type}-{a.operation}")
 def test_each_operator_acl_is_needed(
-    principal, admin, tmp_path, topic_prefix, missing: str
+    principal, admin, tmp_path, topic_prefix, missing: Acl
 ) -> None:
     node = f"n{topic_prefix}"
     existing, fresh = f"onex.evt.{node}.placed.v1", f"onex.evt.{node}.shipped.v1"
@@ -187,11 +191,16 @@ def test_each_operator_acl_is_needed(
     contract = contract_file(
         tmp_path, node, [{"name": existing, "config": {"retention.ms": "3600000"}}, {"name": fresh}]
     )
-    p = principal(tuple(a for a in OPERATOR_ACLS if a.operation != missing))
+    p = principal(tuple(a for a in OPERATOR_ACLS if a != missing))
     planned = logged_in(p, contract)
-    if missing == "DESCRIBE":  # the existing topic is invisible: it looks missing
+    if missing.resource_type == "CLUSTER":  # the cluster's defaults cannot be read
+        assert json.loads(planned.stdout)["cluster"] == {
+            "defaultReplicationFactor": None,
+            "autoCreateTopics": None,
+        }
+    elif missing.operation == "DESCRIBE":  # the existing topic is invisible: it looks missing
         assert states(planned)[existing]["state"] == "Missing"
-    elif missing == "DESCRIBE_CONFIGS":  # its config cannot be compared
+    elif missing.operation == "DESCRIBE_CONFIGS":  # its config cannot be compared
         assert states(planned)[existing]["unverifiable"] == ["retention.ms"]
     else:  # CREATE
         provisioned = cli(p.env(), "provision", str(contract), "--format", "json")
@@ -308,24 +317,50 @@ def test_create_policy_refusal_is_permanent_and_not_resent(
 def test_dot_underscore_collision_reaches_the_status(
     kube, start_operator, namespace, topic_prefix, admin
 ) -> None:
-    """Kafka refuses `p.a_b.c` after `p.a.b_c` (both are `p_a_b_c` as a metric name)."""
+    """Kafka refuses `p.a_b.c` once `p.a.b_c` exists (both are `p_a_b_c` as a metric name);
+    the rules say so with the colliding name, and nothing is sent."""
     node = f"n{topic_prefix}"
     first, second = f"{node}.a.b_c", f"{node}.a_b.c"
     _create(admin, first)
+    refused = admin.create_topics([NewTopic(second, 1, 1)])[second]
+    with pytest.raises(Exception, match="collides with existing topic"):
+        refused.result(timeout=30)  # the broker's own rule, which the operator's mirrors
     start_operator(namespace, "--pattern", r"^(?P<producer>[a-z0-9]+)\.[a-z0-9._]+$", "--kinds", "")
     ncs = NodeContracts(kube, namespace)
     ncs.apply(_nc("orders", node, [{"name": second}]))
+    provisioned = ncs.wait_condition("orders", "Provisioned", "False", timeout=60)
+    assert f"collides with {first} (on the broker)" in provisioned["message"]
+    assert second not in admin.list_topics(timeout=10).topics
+
+
+def test_min_insync_above_the_cluster_default_is_warned_on_the_real_cluster(
+    kube, start_operator, namespace, topic_prefix, testbed
+) -> None:
+    node = f"n{topic_prefix}"
+    topic = f"onex.evt.{node}.placed.v1"
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    # Replication factor left to the cluster (3 here), min.insync.replicas 4: never writable.
+    ncs.apply(_nc("orders", node, [{"name": topic, "config": {"min.insync.replicas": "4"}}]))
+    ready = ncs.wait_condition("orders", "Ready", "True", timeout=60)
+    assert "the cluster's default replication factor 3" in ready["message"]
+    assert "NOT_ENOUGH_REPLICAS" in ncs.get("orders")["status"]["warnings"][0]
     wait_for(
-        lambda: (
-            (t := (ncs.get("orders").get("status") or {}).get("topics"))
-            and t[0]["state"] == "Failed"
-            and t[0]
-        ),
-        60,
-        what="the colliding topic Failed",
+        lambda: any(r == "ContractWarning" for r, _ in ncs.events("orders")),
+        15,
+        what="a ContractWarning Event",
     )
-    (entry,) = ncs.get("orders")["status"]["topics"]
-    assert "collides with existing topic" in entry["message"], entry["message"]
+
+
+def test_plan_and_report_warn_about_an_auto_creating_broker(
+    testbed, tmp_path, topic_prefix
+) -> None:
+    node = f"n{topic_prefix}"
+    contract = contract_file(tmp_path, node, [], subs=[f"onex.evt.{node}.typo.v1"])
+    planned = cli(testbed.env(), "plan", str(contract))
+    assert "auto.create.topics.enable=true" in planned.stdout + planned.stderr
+    reported = cli(testbed.env(), "report", str(contract))
+    assert "auto.create.topics.enable=true" in reported.stdout
 
 
 @pytest.mark.faults

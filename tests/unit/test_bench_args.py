@@ -34,6 +34,7 @@ def test_default_run_is_1000x10_then_the_fixed_scenarios(bench: ModuleType) -> N
     assert [s[:3] for s in bench.SCENARIOS] == [
         ("idle-resync", 10_000, 1),
         ("broken-fleet", 2_000, 1),
+        ("cluster-defaults", 1_000, 1),
     ]
 
 
@@ -79,3 +80,14 @@ def test_manifests_are_valid_contracts_with_unique_topics(bench: ModuleType) -> 
     assert len(names) == len(set(names)) == 36
     assert all(t.partitions == 2 for c in contracts for t in c.published)
     assert "onex.evt.babc123-11.e2.v1" in names
+
+
+def test_cluster_defaults_manifests_leave_partitions_and_factor_to_the_cluster(
+    bench: ModuleType,
+) -> None:
+    (topic,) = bench.manifest("ns", "babc-1", 1, 2, declared=False)["spec"]["eventBus"][
+        "publishTopics"
+    ]
+    contract = Contract.from_manifest(bench.manifest("ns", "babc-1", 1, 2, False), "bench")
+    assert "partitions" not in topic and "replicationFactor" not in topic
+    assert contract.published[0].partitions is None

@@ -19,7 +19,13 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
 
-from ..core.snapshot import BrokerSnapshot, CreateResult, ObservedTopic, TopicRequest
+from ..core.snapshot import (
+    BrokerSnapshot,
+    ClusterSettings,
+    CreateResult,
+    ObservedTopic,
+    TopicRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +65,9 @@ PERMANENT_CREATE_ERRORS = frozenset(
 # Topics per DescribeConfigs request: bounds the memory one answer takes (see
 # Broker._describe_configs) and what the reconcile loop re-reads per resync.
 DESCRIBE_BATCH = 2000
-# Metadata requests after a create, 0.1 s apart, until every broker asked knows the new topics.
-AFTER_CREATE_ATTEMPTS = 10
+# How long a cycle may spend learning what a create made (Broker.describe_topics): a broker
+# that does not know the new topics yet is asked again until this is spent.
+AFTER_CREATE_SECONDS = 2.0
 # librdkafka's own codes whose message names the real cause of a failed connection.
 _CAUSE_CODES = frozenset(
     {KafkaError._TRANSPORT, KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError._RESOLVE}
@@ -208,6 +215,7 @@ class Broker:
         names: Iterable[str],
         keys: Collection[str] | None = None,
         reuse: Mapping[str, ObservedTopic] | None = None,
+        cluster: ClusterSettings | None = None,
     ) -> BrokerSnapshot:
         """Partitions, replication factor and configs of `names`, in batched requests.
 
@@ -234,7 +242,9 @@ class Broker:
             else:
                 values, dynamic = dict(reuse[name].config), reuse[name].dynamic
             topics[name] = ObservedTopic(name, len(partitions), replication, values, dynamic)
-        return BrokerSnapshot(topics=topics, all_names=frozenset(listed))
+        return BrokerSnapshot(
+            topics=topics, all_names=frozenset(listed), cluster=cluster or ClusterSettings()
+        )
 
     def _describe_configs(
         self, names: Sequence[str], keys: Collection[str] | None = None
@@ -378,7 +388,7 @@ class Broker:
         topics: dict[str, ObservedTopic] = {}
         names: set[str] = set()
         if outcome.created:
-            topics.update(self.describe_topics(outcome.created, attempts=AFTER_CREATE_ATTEMPTS))
+            topics.update(self.describe_topics(outcome.created, budget_s=AFTER_CREATE_SECONDS))
             names |= outcome.created
         if outcome.already_existed:
             raced = self.describe(outcome.already_existed, keys)
@@ -387,36 +397,38 @@ class Broker:
         return BrokerSnapshot(topics, frozenset(names))
 
     def describe_topics(
-        self, names: Collection[str], attempts: int = 1
+        self, names: Collection[str], budget_s: float | None = None
     ) -> dict[str, ObservedTopic]:
-        """Partitions, replication factor and topic id of `names`, one Metadata request each
-        attempt.
+        """Partitions, replication factor and topic id of `names` (Metadata requests).
 
         No configs: this is what a create made of values left to the cluster (-1), read
         right after it so the first status carries them. A broker's metadata trails the
-        controller by a moment, so topics just created may be unknown to the broker asked:
-        those are asked again, up to `attempts` requests, 0.1 s apart. A topic still unknown
-        (or an unanswered request) is left out: the next cycle's describe has it.
+        controller by a moment, and librdkafka keeps asking about a topic its broker does
+        not know yet until the request times out: with `budget_s`, each request gets what is
+        left of that budget and unknown topics are asked again 0.1 s later until it is spent.
+        A topic still unknown (or an unanswered request) is left out: the next cycle's
+        describe has it. The budget bounds what a slow broker can add to a cycle.
         """
         from confluent_kafka import TopicCollection
 
-        timeout = self.settings.timeout_s
+        deadline = time.monotonic() + (budget_s or self.settings.timeout_s)
         out: dict[str, ObservedTopic] = {}
         pending = sorted(names)
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(0.1)
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             self._count("describe_topics")
             try:
                 futures = self._admin.describe_topics(
-                    TopicCollection(pending), request_timeout=timeout
+                    TopicCollection(pending), request_timeout=max(0.2, left)
                 )
             except KafkaException:
                 self._count("describe_topics", error=True)
                 return out
             for name, future in futures.items():
                 try:
-                    d = future.result(timeout=timeout + 1)
+                    d = future.result(timeout=max(0.2, left) + 1)
                 except Exception:
                     continue
                 replication = max((len(p.replicas) for p in d.partitions), default=0)
@@ -424,9 +436,39 @@ class Broker:
                     name, len(d.partitions), replication, topic_id=kafka_topic_id(d.topic_id)
                 )
             pending = [n for n in pending if n not in out]
-            if not pending:
+            if pending and budget_s is None:
                 break
+            if pending:
+                time.sleep(0.1)
         return out
+
+    def cluster_settings(self) -> ClusterSettings:
+        """The broker-wide defaults that change what a contract means, from one broker's
+        DescribeConfigs (Kafka keeps them alike on every broker). Needs DESCRIBE_CONFIGS on
+        the cluster; without it (or from a broker that does not report them) the values are
+        None and the rules that need them stay quiet."""
+        timeout = self.settings.timeout_s
+        try:
+            brokers = sorted(self._admin.list_topics(timeout=timeout).brokers)
+        except KafkaException:
+            return ClusterSettings()
+        if not brokers:
+            return ClusterSettings()
+        self._count("describe_configs")
+        wanted = {"default.replication.factor": "", "auto.create.topics.enable": ""}
+        resource = ConfigResource(ConfigResource.Type.BROKER, str(brokers[0]), set_config=wanted)
+        try:
+            (future,) = self._admin.describe_configs([resource], request_timeout=timeout).values()
+            entries = future.result(timeout=timeout + 1)
+        except Exception:  # refused (no ACL) or unanswered: unknown, never an error
+            self._count("describe_configs", error=True)
+            return ClusterSettings()
+        factor = getattr(entries.get("default.replication.factor"), "value", None)
+        auto = getattr(entries.get("auto.create.topics.enable"), "value", None)
+        return ClusterSettings(
+            default_replication_factor=int(factor) if factor and factor.isdigit() else None,
+            auto_create_topics=None if auto is None else auto.strip().lower() == "true",
+        )
 
     def end_offsets(self, names: Iterable[str]) -> dict[str, int | None]:
         """Each topic's end offsets summed over its partitions (0: never written), read-only.

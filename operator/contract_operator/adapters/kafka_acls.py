@@ -44,6 +44,9 @@ OPERATOR_ACLS: tuple[Acl, ...] = (
     Acl("TOPIC", "*", "DESCRIBE_CONFIGS", "read the declared configs to report drift"),
     # Broker.create_missing: CreateTopics, the only write. Never ALTER, ALTER_CONFIGS or DELETE.
     Acl("TOPIC", "*", "CREATE", "create missing topics"),
+    # Broker.cluster_settings: default.replication.factor and auto.create.topics.enable, for
+    # the min.insync.replicas and auto-create warnings (once at start, then hourly).
+    Acl("CLUSTER", "kafka-cluster", "DESCRIBE_CONFIGS", "read the cluster's topic defaults"),
 )
 
 
@@ -51,7 +54,8 @@ def bindings(principal: str, acls: tuple[Acl, ...] = OPERATOR_ACLS) -> list[AclB
     """The AdminClient's bindings for `acls`, allowed to `principal` from any host."""
     return [
         AclBinding(
-            ResourceType[a.resource_type],
+            # Kafka's CLUSTER resource is librdkafka's BROKER resource type.
+            ResourceType.BROKER if a.resource_type == "CLUSTER" else ResourceType[a.resource_type],
             a.name,
             ResourcePatternType.LITERAL,
             principal,

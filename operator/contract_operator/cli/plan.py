@@ -12,7 +12,7 @@ from contract_operator.cli.common import AppliedRules, add_naming_options, resol
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.cli.validate import render_text
 from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
-from contract_operator.core.snapshot import CreateResult
+from contract_operator.core.snapshot import ClusterSettings, CreateResult
 from contract_operator.model.loader import load_paths
 from contract_operator.model.problems import Problem, Severity
 
@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
     outcome: CreateResult | None = None
     try:
         broker, contracts, load_problems, options = _prepare(args, rules)
-        snapshot = broker.describe(_names(contracts))
+        snapshot = broker.describe(_names(contracts), cluster=broker.cluster_settings())
         result = plan(contracts, snapshot, options)
         if provision:
             outcome = broker.create_missing(result.to_create)
@@ -142,7 +142,16 @@ def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
     problems = load_problems + list(result.problems)
     if args.verbose and args.format == "text":
         out.write(rules.describe() + "\n")
-    render(result, problems, outcome, args.format, broker.settings.bootstrap_servers, out, rules)
+    render(
+        result,
+        problems,
+        outcome,
+        args.format,
+        broker.settings.bootstrap_servers,
+        out,
+        rules,
+        snapshot.cluster,
+    )
     if any(p.is_error for p in problems) or (outcome is not None and outcome.failed):
         return EXIT_ERROR
     if outcome is not None:
@@ -174,6 +183,7 @@ def render(
     bootstrap: str,
     out: TextIO,
     rules: AppliedRules | None = None,
+    cluster: ClusterSettings | None = None,
 ) -> None:
     publishers: dict[str, list[str]] = {}
     for cp in result.contracts:
@@ -192,6 +202,13 @@ def render(
             {
                 "broker": bootstrap,
                 "rules": rules.to_dict() if rules else None,
+                # The broker-wide defaults the rules used (null: not readable).
+                "cluster": {
+                    "defaultReplicationFactor": cluster.default_replication_factor
+                    if cluster
+                    else None,
+                    "autoCreateTopics": cluster.auto_create_topics if cluster else None,
+                },
                 "to_create": [
                     {
                         "name": r.name,

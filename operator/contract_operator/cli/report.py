@@ -164,7 +164,8 @@ def read_broker(
         return BrokerView(error=str(exc))
     broker = Broker(settings)
     try:
-        return BrokerView(settings.bootstrap_servers, broker.describe(names), broker=broker)
+        snapshot = broker.describe(names, cluster=broker.cluster_settings())
+        return BrokerView(settings.bootstrap_servers, snapshot, broker=broker)
     except BrokerError as exc:
         return BrokerView(settings.bootstrap_servers, error=str(exc), broker=broker)
 

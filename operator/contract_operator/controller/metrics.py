@@ -30,6 +30,10 @@ UNOWNED = Gauge(
     "contract_operator_unowned_topics",
     "Topics on the broker that match the naming rules but that no contract publishes",
 )
+AUTO_CREATE = Gauge(
+    "contract_operator_broker_auto_create_topics",
+    "1 when the broker has auto.create.topics.enable=true (a consumer's typo creates a topic)",
+)
 CONTRACTS = Gauge("contract_operator_contracts", "NodeContracts in the operator's view")
 RECONCILE = Histogram(
     "contract_operator_reconcile_duration_seconds",

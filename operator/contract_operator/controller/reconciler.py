@@ -22,8 +22,21 @@ from typing import Any
 
 from ..adapters.broker import DESCRIBE_BATCH, Broker, BrokerError
 from ..adapters.kube import Kube, describe_error, is_outage, now
-from ..core.planner import ContractPlan, Plan, PlanOptions, TopicState, plan
-from ..core.snapshot import BrokerSnapshot, CreateResult, ObservedTopic, TopicRequest
+from ..core.planner import (
+    AUTO_CREATE_WARNING,
+    ContractPlan,
+    Plan,
+    PlanOptions,
+    TopicState,
+    plan,
+)
+from ..core.snapshot import (
+    BrokerSnapshot,
+    ClusterSettings,
+    CreateResult,
+    ObservedTopic,
+    TopicRequest,
+)
 from ..core.status import (
     Transition,
     desired_status,
@@ -44,6 +57,9 @@ log = logging.getLogger(__name__)
 # as the declaration changes); transient failures back off from retry_seconds up to the cap.
 PERMANENT_RETRY_SECONDS = 3600.0
 TRANSIENT_RETRY_CAP_SECONDS = 300.0
+# How often the broker-wide defaults (default.replication.factor, auto.create.topics.enable)
+# are read again (every 5 minutes while they cannot be read, e.g. without the ACL).
+CLUSTER_SETTINGS_SECONDS = 3600.0
 LOGGED_NAMES = 20  # topic names in one log line; each contract's status names its own
 # A published topic in one of these states is on the broker under that contract's ownership.
 OWNED_STATES = frozenset({TopicState.CREATED, TopicState.PRESENT, TopicState.DRIFTED})
@@ -215,6 +231,8 @@ class Reconciler:
         # topic -> the contract key that owns it (created it, or won it before): kept across
         # cycles so a later declaration never takes a topic over (see core/wiring._conflict).
         self._owners: dict[str, str] = {}
+        self._cluster = ClusterSettings()  # the broker-wide defaults, as last read
+        self._cluster_at = float("-inf")
         self.cycles = 0
         # The broker as last read: the admission webhook answers from it, never from the broker.
         self.last_snapshot: BrokerSnapshot | None = None
@@ -286,8 +304,11 @@ class Reconciler:
         broker_error: str | None = None
         reuse = self._config_reuse(names, keys)
         configs_read = 0
+        cluster = await self._cluster_settings()
         try:
-            snapshot = await asyncio.to_thread(without_gc(self.broker.describe), names, keys, reuse)
+            snapshot = await asyncio.to_thread(
+                without_gc(self.broker.describe), names, keys, reuse, cluster
+            )
             configs_read = self._note_described(snapshot, reuse, keys)
         except BrokerError as exc:
             snapshot, broker_error = None, str(exc)
@@ -499,6 +520,22 @@ class Reconciler:
             {topic: key for (key, topic), state in declared.items() if state in OWNED_STATES}
         )
         self._owners = kept
+
+    async def _cluster_settings(self) -> ClusterSettings:
+        """The broker-wide defaults, read at start and then every CLUSTER_SETTINGS_SECONDS
+        (one DescribeConfigs): they change what a contract means, but rarely change."""
+        clock = time.monotonic()
+        readable = self._cluster.auto_create_topics is not None
+        if clock - self._cluster_at < (CLUSTER_SETTINGS_SECONDS if readable else 300.0):
+            return self._cluster
+        cluster = await asyncio.to_thread(self.broker.cluster_settings)
+        self._cluster_at = clock
+        if cluster.auto_create_topics is not None:
+            metrics.AUTO_CREATE.set(1 if cluster.auto_create_topics else 0)
+        if cluster.auto_create_topics and not self._cluster.auto_create_topics:
+            log.warning("%s", AUTO_CREATE_WARNING.message)
+        self._cluster = cluster
+        return cluster
 
     async def _plan(
         self,

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .checks import disqualified, merge_problems, per_contract
+from .collisions import check_collisions
 from .drift import drift_of
 from .naming import NamingRules
 from .problems import Problem, Severity
@@ -194,6 +195,11 @@ def decide(
     need nothing but the incoming object (naming, settings) are applied.
     """
     own = per_contract(incoming, view.rules)
+    if view_ready:  # Kafka's '.'/'_' collisions, against the fleet's names and the broker's
+        mine = {t.name for t in incoming.published}
+        others = set(view.publishers) - mine
+        others |= (snapshot.all_names if snapshot is not None else frozenset()) - mine
+        own += check_collisions([incoming], others).get(incoming.key, [])
     problems = _rule_findings(incoming, view, snapshot, own) if view_ready else own
     refused = [p for p in problems if p.code in REFUSED_CODES and p.is_error]
     warned = [p for p in problems if not (p.code in REFUSED_CODES and p.is_error)]

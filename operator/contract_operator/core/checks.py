@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from contract_operator.core.collisions import check_collisions
 from contract_operator.core.naming import NamingRules, check_contract
 from contract_operator.core.topic_settings import check_settings
 from contract_operator.core.wiring import WiringReport, check_wiring
@@ -23,14 +24,18 @@ def check_contracts(
     """Naming problems, then wiring problems. A malformed subscription that is also a broken wire
     with a suggestion is reported once, as the broken wire: "did you mean X" is the better fix."""
     rules = rules or NamingRules()
-    naming = [p for c in contracts for p in per_contract(c, rules)]
+    collide = check_collisions(contracts, known_topics)
+    naming = [p for c in contracts for p in (*per_contract(c, rules), *collide.get(c.key, ()))]
     wiring = check_wiring(contracts, known_topics, disqualified(contracts, naming))
     return merge_problems(naming, wiring)
 
 
-def per_contract(contract: Contract, rules: NamingRules) -> list[Problem]:
-    """The rules that need only the contract itself: naming, then topic settings."""
-    return check_contract(contract, rules) + check_settings(contract)
+def per_contract(
+    contract: Contract, rules: NamingRules, default_replication: int | None = None
+) -> list[Problem]:
+    """The rules that need only the contract itself (and, when the broker has been read, the
+    cluster's default replication factor): naming, then topic settings."""
+    return check_contract(contract, rules) + check_settings(contract, default_replication)
 
 
 # How a disqualified declaration is described to the subscribers it leaves without a topic.
@@ -39,6 +44,7 @@ _WHY = {
     "name-pattern": "declares it under a name that breaks the naming pattern",
     "unknown-kind": "declares it with a kind the naming rules do not allow",
     "config-not-numeric": "declares it with a config value that can never apply",
+    "topic-collision": "declares a name that collides with another in '.' vs '_'",
 }
 
 

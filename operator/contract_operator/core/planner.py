@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..model.problems import Problem, Severity
 from .checks import disqualified, merge_problems, per_contract
+from .collisions import check_collisions
 from .drift import DriftField, drift_of, unverifiable_keys
 from .naming import NamingRules
 from .snapshot import BrokerSnapshot, CreateResult, TopicRequest
@@ -146,7 +147,13 @@ def plan(
     """
     options = options or PlanOptions()
     outcome = outcome or CreateResult()
-    naming = {c.key: tuple(per_contract(c, options.rules)) for c in contracts}
+    cluster = snapshot.cluster if snapshot else None
+    default_rf = cluster.default_replication_factor if cluster else None
+    collide = check_collisions(contracts, snapshot.all_names if snapshot else ())
+    naming = {
+        c.key: (*per_contract(c, options.rules, default_rf), *collide.get(c.key, ()))
+        for c in contracts
+    }
     invalid = {
         (key, p.topic): p
         for key, problems in naming.items()
@@ -159,10 +166,13 @@ def plan(
         known_topics=(snapshot.all_names - published) if snapshot else (),
         disqualified=disqualified(contracts, (p for ps in naming.values() for p in ps)),
         owners=owners,
+        auto_create=bool(cluster and cluster.auto_create_topics),
     )
     losers = {(k, c.topic): c.winner for c in wiring.conflicts for k in c.losers}
     broken = {(w.contract, w.topic): w for w in wiring.broken_wires}
     problems = tuple(merge_problems([p for ps in naming.values() for p in ps], wiring))
+    if cluster and cluster.auto_create_topics:
+        problems += (AUTO_CREATE_WARNING,)
     problems_of: dict[str | None, list[Problem]] = {}
     for problem in problems:
         problems_of.setdefault(problem.contract, []).append(problem)
@@ -190,13 +200,13 @@ def plan(
             # A broken wire outranks a bad name: its "did you mean" is the fix the user needs.
             if (key, sub) in invalid and (key, sub) not in broken:
                 topics.append(
-                    TopicStatus(sub, SUBSCRIBE, TopicState.INVALID, invalid[key, sub].message)
+                    TopicStatus(sub, SUBSCRIBE, TopicState.INVALID, with_fix(invalid[key, sub]))
                 )
             elif (key, sub) in broken:
                 wire = broken[key, sub]
                 state, message = TopicState.ORPHANED, wire.reason
                 if wire.invalid_publishers:
-                    message += ": the topic is never created"
+                    pass  # the reason says the topic is never created
                 elif options.create_subscribed and (snapshot is None or not snapshot.get(sub)):
                     state, _ = observe(sub)
                     if state is TopicState.MISSING:
@@ -217,6 +227,22 @@ def plan(
         results.append(ContractPlan(contract, tuple(topics), tuple(problems_of.get(key, ()))))
 
     return Plan(tuple(to_create.values()), tuple(results), problems, broker_error)
+
+
+AUTO_CREATE_WARNING = Problem(
+    Severity.WARNING,
+    "broker-auto-creates-topics",
+    "the broker has auto.create.topics.enable=true: a consumer subscribed to a name nobody "
+    "publishes creates that topic itself, so a broken wire looks healthy on the broker (the "
+    "operator itself never auto-creates)",
+    "Set auto.create.topics.enable=false on the brokers, and let contracts create topics.",
+)
+
+
+def with_fix(problem: Problem) -> str:
+    """The problem's message with the fix `validate` gives for it: a status, an Event and
+    `kubectl get nc -o wide` say what to do, not only what is wrong."""
+    return f"{problem.message}. Fix: {problem.fix}" if problem.fix else problem.message
 
 
 def _with_actual(status: TopicStatus, snapshot: BrokerSnapshot | None) -> TopicStatus:
@@ -254,7 +280,7 @@ def _publish_status(
 ) -> TopicStatus:
     name = pub.name
     if (key, name) in invalid:
-        return TopicStatus(name, PUBLISH, TopicState.INVALID, invalid[key, name].message)
+        return TopicStatus(name, PUBLISH, TopicState.INVALID, with_fix(invalid[key, name]))
     if (key, name) in losers:
         return TopicStatus(
             name,

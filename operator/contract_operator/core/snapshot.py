@@ -26,6 +26,16 @@ class ObservedTopic:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Broker-wide settings that change what a contract means (None: not readable)."""
+
+    default_replication_factor: int | None = None
+    # Kafka's default is true: a consumer's metadata request for a missing topic creates it,
+    # so a subscription to a typo "works" and the broken wire hides on the broker.
+    auto_create_topics: bool | None = None
+
+
+@dataclass(frozen=True)
 class BrokerSnapshot:
     """A consistent-enough picture of the broker taken in one batched pass.
 
@@ -35,13 +45,16 @@ class BrokerSnapshot:
 
     topics: Mapping[str, ObservedTopic] = field(default_factory=dict)
     all_names: frozenset[str] = frozenset()
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     def get(self, name: str) -> ObservedTopic | None:
         return self.topics.get(name)
 
     def merged(self, other: BrokerSnapshot) -> BrokerSnapshot:
         """This snapshot updated with a later, partial one (e.g. topics described after a race)."""
-        return BrokerSnapshot({**self.topics, **other.topics}, self.all_names | other.all_names)
+        return BrokerSnapshot(
+            {**self.topics, **other.topics}, self.all_names | other.all_names, self.cluster
+        )
 
 
 @dataclass(frozen=True)

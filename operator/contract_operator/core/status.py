@@ -161,13 +161,25 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
         if errors:
             ready = Condition(READY, FALSE, "InvalidContract", errors[0].message)
         else:
-            ready = Condition(
-                READY, TRUE, "Ready", "topics exist, match the contract, and are wired"
-            )
+            message = "topics exist, match the contract, and are wired"
+            if warnings := contract_warnings(cp):
+                more = f" (and {len(warnings) - 1} more in status.warnings)" if warnings[1:] else ""
+                message += f"; warning: {warnings[0]}{more}"
+            ready = Condition(READY, TRUE, "Ready", message)
     return tuple(
         Condition(c.type, c.status, c.reason, c.message[:MAX_MESSAGE])
         for c in (ready, provisioned, drifted, wired)
     )
+
+
+def contract_warnings(cp: ContractPlan) -> list[str]:
+    """This contract's warnings (e.g. min.insync.replicas above its replication factor), each
+    with its fix, the way `validate` prints them."""
+    return [
+        f"{p.message}. Fix: {p.fix}" if p.fix else p.message
+        for p in cp.problems
+        if p.severity == Severity.WARNING and p.contract == cp.contract.key
+    ]
 
 
 def _with_history(
@@ -198,7 +210,10 @@ def _with_history(
 
 
 def _status(
-    conditions: list[dict[str, Any]], topics: Sequence[TopicStatus], generation: int | None
+    conditions: list[dict[str, Any]],
+    topics: Sequence[TopicStatus],
+    generation: int | None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     pubs = [t for t in topics if t.role == PUBLISH]
     status: dict[str, Any] = {
@@ -216,6 +231,8 @@ def _status(
         "unsafeDriftCount": sum(t.state is TopicState.DRIFTED and t.unsafe for t in pubs),
         "brokenWires": sum(t.state is TopicState.ORPHANED for t in topics),
     }
+    if warnings:
+        status["warnings"] = list(warnings)
     if generation is not None:
         status["observedGeneration"] = generation
     return status
@@ -231,7 +248,7 @@ def desired_status(
 ) -> dict[str, Any]:
     """The full `.status` to hold for a contract the planner has planned."""
     conditions = _with_history(conditions_for(cp, broker_error), previous, generation, now)
-    return _status(conditions, cp.topics, generation)
+    return _status(conditions, cp.topics, generation, contract_warnings(cp))
 
 
 def invalid_spec_status(
@@ -336,6 +353,11 @@ def transitions(
         out.append(Transition("Warning", after[WIRED]["reason"], after[WIRED]["message"]))
     elif old == FALSE and new == TRUE:
         out.append(Transition("Normal", "WireFixed", after[WIRED]["message"]))
+
+    known = set((previous or {}).get("warnings") or ())
+    for warning in desired.get("warnings") or ():
+        if warning not in known:
+            out.append(Transition("Warning", "ContractWarning", warning))
 
     if created:
         names = ", ".join(created[:5]) + (

@@ -68,10 +68,12 @@ def config_value_problem(key: str, value: str) -> str | None:
     return None
 
 
-def check_settings(contract: Contract) -> list[Problem]:
-    """Errors for config values that can never apply (the topic is then not created) and a
-    warning for an even replication factor (Redpanda refuses even factors)."""
-    problems: list[Problem] = []
+def check_settings(contract: Contract, default_replication: int | None = None) -> list[Problem]:
+    """Errors for config values that can never apply (the topic is then not created), a
+    warning for an even replication factor (Redpanda refuses even factors) and one for a
+    min.insync.replicas above the replication factor (declared, else `default_replication`,
+    the cluster's default when the broker has been read)."""
+    problems: list[Problem] = durability_problems(contract, default_replication)
     for index, topic in enumerate(contract.published):
         path = contract.field_path("publish", index).removesuffix(".name")
         for key in sorted(topic.config):
@@ -107,4 +109,38 @@ def check_settings(contract: Contract) -> list[Problem]:
                     field=f"{path}.{field}",
                 )
             )
+    return problems
+
+
+def durability_problems(contract: Contract, default_replication: int | None) -> list[Problem]:
+    """min.insync.replicas above the replication factor: the topic is created and looks
+    healthy, and then every producer with acks=all fails with NOT_ENOUGH_REPLICAS."""
+    problems: list[Problem] = []
+    for index, topic in enumerate(contract.published):
+        text = (topic.config.get("min.insync.replicas") or "").strip()
+        if not _INTEGER.match(text):
+            continue
+        wanted = int(text)
+        factor = topic.replication_factor
+        source = "its replication factor"
+        if factor is None:
+            factor, source = default_replication, "the cluster's default replication factor"
+        if factor is None or wanted <= factor:
+            continue
+        path = contract.field_path("publish", index).removesuffix(".name")
+        problems.append(
+            Problem(
+                Severity.WARNING,
+                "min-insync-above-replication",
+                f"{contract.key} publishes {topic.name} with min.insync.replicas {wanted}, "
+                f"above {source} {factor}: every producer with acks=all will fail with "
+                "NOT_ENOUGH_REPLICAS",
+                f"Lower min.insync.replicas to at most {factor} ({max(1, factor - 1)} keeps "
+                "writes going with one broker down), or raise the replication factor.",
+                source=contract.source,
+                contract=contract.key,
+                topic=topic.name,
+                field=f"{path}.config['min.insync.replicas']",
+            )
+        )
     return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from contract_operator.core.drift import normalize
 
@@ -218,6 +218,11 @@ def _conflict(
     )
 
 
+def _hint(best: Any, declarations: Mapping[str, object]) -> str:
+    hint = f"it {best.shape.hint}"
+    return hint if best.name in declarations else f"{hint}; {_ON_BROKER_ONLY}"
+
+
 def _invalid_reason(invalid: dict[str, str]) -> str:
     """Why nobody may own `topic`, from each invalid publisher's own reason."""
     if len(invalid) == 1:
@@ -232,6 +237,7 @@ def check_wiring(
     known_topics: Collection[str] = (),
     disqualified: Mapping[tuple[str, str], str] | None = None,
     owners: Mapping[str, str] | None = None,
+    auto_create: bool = False,
 ) -> WiringReport:
     """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
     contract publishes: subscribing to one is still broken, and the message says it used to
@@ -240,6 +246,9 @@ def check_wiring(
     `disqualified` maps (contract key, topic) to why that declaration breaks the naming rules
     (e.g. "declares it under another node's producer segment"): such a declaration never owns
     the topic, never wins a conflict, and a subscription it alone publishes is a broken wire.
+
+    With `auto_create` (the broker's auto.create.topics.enable), a subscribed topic that is on
+    the broker but published by nobody was most likely made by the subscriber's own consumer.
 
     `owners` maps a topic to the contract key that owned it so far (whose declaration created
     it, or won it last time): that contract wins any conflict over the topic.
@@ -271,30 +280,39 @@ def check_wiring(
         for index, name in enumerate(contract.subscribed):
             if name in declarations:
                 continue
+            misses = candidates.near_misses(name)
             if name in invalid:
+                # The exact name is declared, but only by publishers that may not own it; a
+                # valid near miss is most likely what the subscriber meant: name both.
+                reason = f"{_invalid_reason(invalid[name])}: the topic is never created"
+                if misses:
+                    best = misses[0]
+                    reason += f"; did you mean {best.name} ({_hint(best, declarations)})?"
                 broken.append(
                     BrokenWire(
                         contract=contract.key,
                         topic=name,
-                        suggestions=(),
-                        reason=_invalid_reason(invalid[name]),
+                        suggestions=tuple(m.name for m in misses),
+                        reason=reason,
+                        shape=misses[0].shape if misses else None,
                         source=contract.source,
                         field=contract.field_path("subscribe", index),
                         invalid_publishers=tuple(invalid[name]),
                     )
                 )
                 continue
-            misses = candidates.near_misses(name)
             stale = name in known
             reason = "no contract publishes it"
-            if stale:
+            if stale and auto_create:
+                reason += (
+                    " (it exists on the broker, probably auto-created by a consumer: the broker "
+                    "has auto.create.topics.enable=true, so the typo looks healthy there)"
+                )
+            elif stale:
                 reason += " (it still exists on the broker: left behind after a rename?)"
             if misses:
                 best = misses[0]
-                hint = f"it {best.shape.hint}"
-                if best.name not in declarations:
-                    hint += f"; {_ON_BROKER_ONLY}"
-                reason += f"; did you mean {best.name} ({hint})?"
+                reason += f"; did you mean {best.name} ({_hint(best, declarations)})?"
             broken.append(
                 BrokenWire(
                     contract=contract.key,
