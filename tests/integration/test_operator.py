@@ -75,9 +75,11 @@ def _describe(admin: AdminClient, name: str) -> tuple:
 def _topic_id(admin: AdminClient, topic: str) -> str | None:
     from confluent_kafka import TopicCollection
 
+    from contract_operator.adapters.broker import kafka_topic_id
+
     (future,) = admin.describe_topics(TopicCollection([topic])).values()
     try:
-        return str(future.result(timeout=10).topic_id)
+        return kafka_topic_id(future.result(timeout=10).topic_id)
     except Exception:  # unknown topic (deleted): no id
         return None
 

@@ -434,3 +434,25 @@ def test_bad_values_are_rejected_naming_the_field(
     with pytest.raises(helm.HelmValuesError) as rejected:
         render(chart, values)
     assert named in str(rejected.value)
+
+
+def test_one_selector_reaches_the_operator_the_webhook_and_the_policy(chart: helm.Chart) -> None:
+    from contract_operator.core.selectors import parse_selector
+
+    selector = {
+        "matchLabels": {"kafka-cluster": "payments"},
+        "matchExpressions": [
+            {"key": "tier", "operator": "NotIn", "values": ["test", "dev"]},
+            {"key": "legacy", "operator": "DoesNotExist"},
+        ],
+    }
+    for mode in ({}, {"admission": {"certManager": {"enabled": True}}}):
+        docs = render(chart, {"selector": selector, **mode})
+        text = env(docs)["CONTRACT_OPERATOR_SELECTOR"]["value"]
+        assert parse_selector(text).label_selector() == selector
+        (binding,) = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding"]
+        assert binding["spec"]["matchResources"]["objectSelector"] == selector
+        hooks = [d for d in docs if d["kind"] == "ValidatingWebhookConfiguration"]
+        for hook in hooks:  # the chart owns it only with cert-manager
+            assert hook["webhooks"][0]["objectSelector"] == selector
+    assert "CONTRACT_OPERATOR_SELECTOR" not in env(render(chart))

@@ -46,6 +46,14 @@ class DescribingAdmin:
         meta = SimpleNamespace(error=None, partitions={0: partition})
         return SimpleNamespace(topics=dict.fromkeys(self.topics, meta))
 
+    def describe_topics(self, collection: Any, **_: Any) -> dict[str, _Done]:
+        """Topic ids: one made-up id per name."""
+        partition = SimpleNamespace(replicas=[1])
+        return {
+            name: _Done(SimpleNamespace(topic_id=f"id-{name}", partitions=[partition]))
+            for name in collection.topic_names
+        }
+
     def describe_configs(self, resources: list[Any], **_: Any) -> dict[Any, _Done]:
         self.batches.append(len(resources))
         every = {"retention.ms": _Entry("1000"), "cleanup.policy": _Entry("delete")}

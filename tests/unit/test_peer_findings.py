@@ -132,3 +132,59 @@ def test_the_admission_webhook_warns_about_a_collision() -> None:
     view = FleetView([contract("p1", ("p.a.b_c",), node="p")], rules)
     decision = decide(contract("p2", ("p.a_b.c",), node="p"), view, BrokerSnapshot())
     assert any("collides with p.a.b_c" in line for line in decision.warning_lines())
+
+
+def _paused(c):  # type: ignore[no-untyped-def]
+    return c.model_copy(update={"paused": True})
+
+
+def test_a_paused_contract_creates_nothing_and_says_how_to_resume() -> None:
+    orders = _paused(contract("orders", ("onex.evt.orders.placed.v1",)))
+    result = plan([orders], BrokerSnapshot())
+    assert result.to_create == ()
+    (cp,) = result.contracts
+    assert cp.topics[0].state is TopicState.MISSING and "paused" in cp.topics[0].message
+    status = desired_status(cp, None, generation=1, now="2026-01-01T00:00:00Z")
+    conditions = {c["type"]: c for c in status["conditions"]}
+    assert conditions["Provisioned"]["reason"] == "ProvisioningPaused"
+    assert "would be created" in conditions["Provisioned"]["message"]
+    assert "remove it to resume" in conditions["Provisioned"]["message"]
+    resumed = plan([contract("orders", ("onex.evt.orders.placed.v1",))], BrokerSnapshot())
+    assert [r.name for r in resumed.to_create] == ["onex.evt.orders.placed.v1"]
+
+
+def test_the_pause_annotation_is_read_from_the_manifest() -> None:
+    from contract_operator.model.contract import Contract
+
+    body = {
+        "apiVersion": "eventbus.dev/v1alpha1",
+        "kind": "NodeContract",
+        "metadata": {"name": "o", "namespace": "n", "annotations": {"eventbus.dev/paused": "true"}},
+        "spec": {"node": "o", "eventBus": {}},
+    }
+    assert Contract.from_manifest(body, "x").paused
+    body["metadata"]["annotations"] = {"eventbus.dev/paused": "false"}
+    assert not Contract.from_manifest(body, "x").paused
+
+
+def test_admission_warns_when_a_paused_contract_declares_missing_topics() -> None:
+    from contract_operator.core.admission import FleetView, decide
+
+    orders = _paused(contract("orders", ("onex.evt.orders.placed.v1",)))
+    decision = decide(orders, FleetView([]), BrokerSnapshot())
+    assert any("not created while it stays paused" in line for line in decision.warning_lines())
+    there = BrokerSnapshot(all_names=frozenset({"onex.evt.orders.placed.v1"}))
+    assert not [w for w in decide(orders, FleetView([]), there).warning_lines() if "paused" in w]
+
+
+def test_report_and_graph_show_paused_contracts() -> None:
+    from contract_operator.core.graph import build_graph
+    from contract_operator.core.report import build_report, render_text
+
+    orders = _paused(contract("orders", ("onex.evt.orders.placed.v1",)))
+    result = plan([orders], BrokerSnapshot())
+    report = build_report(result)
+    assert report.paused == ("agents/orders",)
+    assert "Paused (1)" in render_text(report)
+    (node,) = build_graph(result).contracts
+    assert node.label.endswith("(paused)")

@@ -55,3 +55,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "contract-operator.peeringName" -}}
 {{- include "contract-operator.fullname" . }}
 {{- end }}
+
+{{/* .Values.selector (a LabelSelector) in the `kubectl -l` syntax the operator's --selector
+reads (core/selectors.py): one selector, rendered for the operator, the webhook and the policy. */}}
+{{- define "contract-operator.selectorString" -}}
+{{- $parts := list }}
+{{- range $k, $v := (.Values.selector.matchLabels | default dict) }}
+{{- $parts = append $parts (printf "%s=%s" $k $v) }}
+{{- end }}
+{{- range (.Values.selector.matchExpressions | default list) }}
+{{- if eq .operator "In" }}{{ $parts = append $parts (printf "%s in (%s)" .key (join "," .values)) }}
+{{- else if eq .operator "NotIn" }}{{ $parts = append $parts (printf "%s notin (%s)" .key (join "," .values)) }}
+{{- else if eq .operator "Exists" }}{{ $parts = append $parts .key }}
+{{- else }}{{ $parts = append $parts (printf "!%s" .key) }}
+{{- end }}
+{{- end }}
+{{- join "," $parts }}
+{{- end }}

@@ -233,6 +233,9 @@ class Broker:
         fresh = [name for name in wanted if name not in reuse]
         # No declared key at all: nothing to compare, so no DescribeConfigs request.
         configs = self._describe_configs(fresh, keys) if fresh and keys != set() else {}
+        # Topic ids (one more Metadata request): a topic deleted and re-created under the
+        # same name gets a new one, which nothing else in the metadata reveals.
+        ids = {n: t.topic_id for n, t in self.describe_topics(wanted).items()} if wanted else {}
         topics = {}
         for name in wanted:
             partitions = listed[name].partitions
@@ -241,7 +244,9 @@ class Broker:
                 values, dynamic = configs.get(name, ({}, frozenset()))
             else:
                 values, dynamic = dict(reuse[name].config), reuse[name].dynamic
-            topics[name] = ObservedTopic(name, len(partitions), replication, values, dynamic)
+            topics[name] = ObservedTopic(
+                name, len(partitions), replication, values, dynamic, ids.get(name)
+            )
         return BrokerSnapshot(
             topics=topics, all_names=frozenset(listed), cluster=cluster or ClusterSettings()
         )

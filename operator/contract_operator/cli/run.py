@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
@@ -42,6 +43,7 @@ from contract_operator.controller.settings import (
     ENV_PEERING,
     ENV_PEERING_LIFETIME,
     ENV_RESYNC,
+    ENV_SELECTOR,
     ENV_STALL,
     OperatorSettings,
     SettingsError,
@@ -49,6 +51,7 @@ from contract_operator.controller.settings import (
     env_number,
 )
 from contract_operator.core.planner import PlanOptions
+from contract_operator.core.selectors import parse_selector
 
 log = logging.getLogger("contract_operator")
 
@@ -83,6 +86,13 @@ def add_parser(subparsers: Any) -> None:
         dest="namespaces",
         metavar="NS",
         help=f"watch only this namespace (repeatable; default: all, env {ENV_NAMESPACES})",
+    )
+    parser.add_argument(
+        "-l",
+        "--selector",
+        metavar="SELECTOR",
+        help="manage only NodeContracts whose labels match (kubectl -l syntax, e.g. "
+        f"'kafka-cluster=payments'); the others get no status and no topic (env {ENV_SELECTOR})",
     )
     parser.add_argument(
         "--resync-seconds",
@@ -143,6 +153,7 @@ def operator_settings(args: argparse.Namespace, env: Any = os.environ) -> Operat
     try:
         return OperatorSettings(
             namespaces=tuple(args.namespaces or env_namespaces(env)),
+            selector=args.selector if args.selector is not None else env.get(ENV_SELECTOR, ""),
             resync_seconds=args.resync_seconds
             if args.resync_seconds is not None
             else env_number(ENV_RESYNC, 60.0, env),
@@ -173,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
     settings = operator_settings(args)
     try:
         admission = admission_settings(args)
+        admission = dataclasses.replace(
+            admission, object_selector=parse_selector(settings.selector).label_selector()
+        )
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -222,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         peering_lifetime=settings.peering_lifetime_seconds,
         admission=admission,
+        selector=parse_selector(settings.selector),
     )
     asyncio.run(_operate(registry, settings, identity, priority, health))
     return 0

@@ -16,7 +16,7 @@ import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ class AdmissionSettings:
     cert_dir: str = ""  # tls.crt, tls.key (and ca.crt) mounted here; empty: self-signed
     webhook_config: str = ""  # manage this ValidatingWebhookConfiguration; empty: someone else
     timeout_seconds: int = 5  # the apiserver gives up (and admits) after this long
+    # The operator's --selector as a LabelSelector: the apiserver then calls the webhook only
+    # for the contracts this instance manages.
+    object_selector: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in (OFF, *AdmissionMode):
@@ -188,10 +191,13 @@ def admission_settings(
 
 
 def webhook_configuration(
-    name: str, client_config: Mapping[str, Any], timeout_seconds: int
+    name: str,
+    client_config: Mapping[str, Any],
+    timeout_seconds: int,
+    object_selector: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ValidatingWebhookConfiguration: NodeContract creates and updates, fail-open."""
-    return {
+    body = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "contract-operator"}},
@@ -217,6 +223,9 @@ def webhook_configuration(
             }
         ],
     }
+    if object_selector:
+        body["webhooks"][0]["objectSelector"] = dict(object_selector)  # type: ignore[index]
+    return body
 
 
 def apply_configuration(api_client: client.ApiClient, body: dict[str, Any]) -> None:
@@ -292,7 +301,10 @@ class WebhookEndpoint:
             log.error("admission: no Kubernetes client; the webhook configuration is not written")
             return
         body = webhook_configuration(
-            self.settings.webhook_config, self.client_config(served), self.settings.timeout_seconds
+            self.settings.webhook_config,
+            self.client_config(served),
+            self.settings.timeout_seconds,
+            self.settings.object_selector,
         )
         try:
             await asyncio.to_thread(apply_configuration, api_client, body)

@@ -13,6 +13,7 @@ from typing import Any
 
 import kopf
 
+from ..core.selectors import Selector
 from ..model.contract import GROUP, PLURAL, VERSION
 from . import kopf_startup
 from .admission import AdmissionSettings, EventHook, register_admission
@@ -28,6 +29,7 @@ def build_registry(
     make_reconciler: Callable[[Callable[[], Iterable[Record]]], Reconciler],
     peering_lifetime: int = 60,
     admission: AdmissionSettings | None = None,
+    selector: Selector | None = None,
 ) -> kopf.OperatorRegistry:
     kopf_startup.install()  # a restart with 10,000 contracts indexes in seconds, not minutes
     registry = kopf.OperatorRegistry()
@@ -62,6 +64,8 @@ def build_registry(
     async def nodecontracts(body: kopf.Body, **_: Any) -> dict[str, Record]:
         # Async on purpose, like `changed`: kopf runs sync handlers in a thread pool, a needless
         # hop per watch event when thousands of contracts are listed at start.
+        if selector is not None and not selector.matches(body.metadata.labels):
+            return {}  # not this instance's (--selector): no status, no topic; let go if it was
         record = record_of(body)
         return {record.key: record}
 

@@ -30,6 +30,10 @@ UNOWNED = Gauge(
     "contract_operator_unowned_topics",
     "Topics on the broker that match the naming rules but that no contract publishes",
 )
+RECREATED = PromCounter(
+    "contract_operator_topics_recreated",
+    "Declared topics seen with a new topic id: deleted and re-created (data and offsets lost)",
+)
 AUTO_CREATE = Gauge(
     "contract_operator_broker_auto_create_topics",
     "1 when the broker has auto.create.topics.enable=true (a consumer's typo creates a topic)",

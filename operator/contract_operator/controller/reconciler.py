@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..adapters.broker import DESCRIBE_BATCH, Broker, BrokerError
@@ -46,6 +46,7 @@ from ..core.status import (
 )
 from ..core.unowned import unowned_topics
 from ..model.contract import Contract, ContractError
+from ..model.problems import Problem, Severity
 from . import metrics
 from .gcpause import give_back_memory, without_gc
 from .health import Health
@@ -146,6 +147,10 @@ class _Refusal:
     retry_at: float
 
 
+def _names_of(contract: Contract) -> set[str]:
+    return {t.name for t in contract.published} | set(contract.subscribed)
+
+
 def plan_isolated(
     contracts: Sequence[Contract],
     snapshot: BrokerSnapshot | None,
@@ -232,6 +237,9 @@ class Reconciler:
         # cycles so a later declaration never takes a topic over (see core/wiring._conflict).
         self._owners: dict[str, str] = {}
         self._cluster = ClusterSettings()  # the broker-wide defaults, as last read
+        # Topic ids as last seen, and the topics seen re-created (name -> what it means).
+        self._topic_ids: dict[str, str] = {}
+        self._recreated: dict[str, str] = {}
         self._cluster_at = float("-inf")
         self.cycles = 0
         # The broker as last read: the admission webhook answers from it, never from the broker.
@@ -374,8 +382,15 @@ class Reconciler:
             log.error("cannot plan %s: %s", key, reason)
         metrics.contract_failure("PlanFailed", len(failed))
         stamp = now()
-        plans = {cp.contract.key: cp for cp in result.contracts}
-        events: list[tuple[Record, Transition]] = []
+        fresh = self._note_identity(snapshot, outcome) if snapshot is not None else {}
+        plans = {cp.contract.key: self._with_recreated(cp) for cp in result.contracts}
+        events: list[tuple[Record, Transition]] = [
+            (r, Transition("Warning", "TopicRecreated", fresh[name]))
+            for r in records
+            if r.contract is not None
+            for name in _names_of(r.contract)
+            if name in fresh
+        ]
         await asyncio.gather(
             *(
                 self._settle(
@@ -486,6 +501,52 @@ class Reconciler:
             for name in [n for n in self._described_at if n not in snapshot.topics]:
                 del self._described_at[name]
         return len(read)
+
+    def _note_identity(self, snapshot: BrokerSnapshot, outcome: CreateResult) -> dict[str, str]:
+        """Topics whose id changed since the last cycle (deleted and re-created, by anyone),
+        with what that means; the ids are remembered for the next cycle. A topic gone from
+        the broker keeps its last id, so a re-creation by this operator is noticed too."""
+        fresh: dict[str, str] = {}
+        for name, topic in snapshot.topics.items():
+            new, old = topic.topic_id, self._topic_ids.get(name)
+            if new is None:
+                continue
+            if old is not None and old != new:
+                who = (
+                    "was deleted outside the operator and re-created by it from the contract"
+                    if name in outcome.created
+                    else "was deleted and re-created outside the operator"
+                )
+                fresh[name] = (
+                    f"{name} {who} (topic id {old} -> {new}): the data it held and every "
+                    "consumer group's offsets on it are gone"
+                )
+            self._topic_ids[name] = new
+        if fresh:
+            metrics.RECREATED.inc(len(fresh))
+            for message in fresh.values():
+                log.warning("%s", message)
+        self._recreated.update(fresh)
+        return fresh
+
+    def _with_recreated(self, cp: ContractPlan) -> ContractPlan:
+        """The plan with a warning for each of its topics this operator saw re-created."""
+        hit = [n for n in _names_of(cp.contract) if n in self._recreated]
+        if not hit:
+            return cp
+        extra = tuple(
+            Problem(
+                Severity.WARNING,
+                "topic-recreated",
+                self._recreated[name],
+                "Check the producers and consumers of the topic: consumers restart from their "
+                "auto.offset.reset position.",
+                contract=cp.contract.key,
+                topic=name,
+            )
+            for name in hit
+        )
+        return replace(cp, problems=cp.problems + extra)
 
     def _owners_of(self, records: Sequence[Record]) -> dict[str, str]:
         """Who owns each topic: as remembered; on the first cycle as the statuses say (a

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..core.planner import PlanOptions
+from ..core.selectors import SelectorError, parse_selector
 
 ENV_NAMESPACES = "CONTRACT_OPERATOR_NAMESPACES"
 ENV_RESYNC = "CONTRACT_OPERATOR_RESYNC_SECONDS"
@@ -20,6 +21,7 @@ ENV_PEERING = "CONTRACT_OPERATOR_PEERING"
 ENV_PEERING_LIFETIME = "CONTRACT_OPERATOR_PEERING_LIFETIME_SECONDS"
 ENV_STALL = "CONTRACT_OPERATOR_STALL_SECONDS"
 ENV_BROKER_GRACE = "CONTRACT_OPERATOR_BROKER_GRACE_SECONDS"
+ENV_SELECTOR = "CONTRACT_OPERATOR_SELECTOR"
 
 
 class SettingsError(ValueError):
@@ -29,6 +31,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty: every namespace
+    # A label selector (kubectl -l syntax): only matching contracts are this instance's (one
+    # instance per Kafka cluster); empty: every contract.
+    selector: str = ""
     resync_seconds: float = 60.0  # periodic re-validation, also without any CR change
     batch_window_seconds: float = 0.2  # coalesce a burst of watch events into one cycle
     retry_seconds: float = 5.0  # next attempt after the broker could not be reached
@@ -49,6 +54,10 @@ class OperatorSettings:
     event_posters: int = 4
 
     def __post_init__(self) -> None:
+        try:
+            parse_selector(self.selector)
+        except SelectorError as exc:
+            raise SettingsError(f"--selector ({ENV_SELECTOR}): {exc}") from None
         # float() takes "nan" and "inf": neither is a duration a timer or a grace can use.
         for what, value, flag, env in (
             ("resync interval", self.resync_seconds, "--resync-seconds", ENV_RESYNC),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from ..model.contract import PAUSED_ANNOTATION
 from .checks import disqualified, merge_problems, per_contract
 from .collisions import check_collisions
 from .drift import drift_of
@@ -205,6 +206,8 @@ def decide(
     warned = [p for p in problems if not (p.code in REFUSED_CODES and p.is_error)]
     if view_ready:
         warned += _drift_findings(incoming, snapshot, problems)
+    if incoming.paused and snapshot is not None:
+        warned += _paused_findings(incoming, snapshot)
     if mode is AdmissionMode.WARN:
         refused, warned = [], refused + warned
     return Decision(tuple(refused), tuple(warned))
@@ -247,6 +250,24 @@ def _rule_findings(
         p
         for p in merge_problems(own, report)
         if p.contract == key and p.severity is not Severity.INFO
+    ]
+
+
+def _paused_findings(incoming: Contract, snapshot: BrokerSnapshot) -> list[Problem]:
+    """A paused contract that declares topics the broker does not have: they wait."""
+    missing = [t.name for t in incoming.published if t.name not in snapshot.all_names]
+    if not missing:
+        return []
+    return [
+        Problem(
+            Severity.WARNING,
+            "provisioning-paused",
+            f'{incoming.key} is paused ({PAUSED_ANNOTATION}: "true"): {", ".join(missing)} '
+            "do not exist yet and are not created while it stays paused",
+            "Remove the annotation to create them.",
+            source=incoming.source,
+            contract=incoming.key,
+        )
     ]
 
 

@@ -182,7 +182,8 @@ def build_graph(
             contract_ids[cp.contract.key],
             cp.contract.key,
             cp.contract.node,
-            cp.contract.key if len(namespaces) > 1 else cp.contract.name,
+            (cp.contract.key if len(namespaces) > 1 else cp.contract.name)
+            + (" (paused)" if cp.contract.paused else ""),
         )
         for cp in plan.contracts
     ]

@@ -55,6 +55,8 @@ class TopicStatus:
     replication_factor: int | None = None
     # Declared config keys the broker does not report: neither confirmed nor drift.
     unverifiable: tuple[str, ...] = ()
+    # Kafka's topic id: a new one means the topic was deleted and re-created.
+    topic_id: str | None = None
 
     @property
     def unsafe(self) -> bool:
@@ -65,6 +67,8 @@ class TopicStatus:
         out: dict[str, object] = {"name": self.name, "role": self.role, "state": self.state.value}
         if self.message:
             out["message"] = self.message
+        if self.topic_id is not None:
+            out["topicId"] = self.topic_id
         if self.partitions is not None:
             out["partitions"] = self.partitions
         if self.replication_factor is not None:
@@ -195,7 +199,11 @@ def plan(
         key = contract.key
         topics: list[TopicStatus] = []
         for pub in contract.spec.event_bus.publish_topics:
-            topics.append(_publish_status(key, pub, invalid, losers, snapshot, observe, to_create))
+            topics.append(
+                _publish_status(
+                    key, pub, invalid, losers, snapshot, observe, to_create, contract.paused
+                )
+            )
         for sub in contract.spec.event_bus.subscribe_topics:
             # A broken wire outranks a bad name: its "did you mean" is the fix the user needs.
             if (key, sub) in invalid and (key, sub) not in broken:
@@ -207,7 +215,11 @@ def plan(
                 state, message = TopicState.ORPHANED, wire.reason
                 if wire.invalid_publishers:
                     pass  # the reason says the topic is never created
-                elif options.create_subscribed and (snapshot is None or not snapshot.get(sub)):
+                elif (
+                    options.create_subscribed
+                    and not contract.paused
+                    and (snapshot is None or not snapshot.get(sub))
+                ):
                     state, _ = observe(sub)
                     if state is TopicState.MISSING:
                         to_create.setdefault(
@@ -251,7 +263,10 @@ def _with_actual(status: TopicStatus, snapshot: BrokerSnapshot | None) -> TopicS
     if observed is None:
         return status
     return replace(
-        status, partitions=observed.partitions, replication_factor=observed.replication_factor
+        status,
+        partitions=observed.partitions,
+        replication_factor=observed.replication_factor,
+        topic_id=observed.topic_id,
     )
 
 
@@ -277,6 +292,7 @@ def _publish_status(
     snapshot: BrokerSnapshot | None,
     observe: Callable[[str], tuple[TopicState, str]],
     to_create: dict[str, TopicRequest],
+    paused: bool = False,
 ) -> TopicStatus:
     name = pub.name
     if (key, name) in invalid:
@@ -291,6 +307,8 @@ def _publish_status(
         )
     state, message = observe(name)
     if state is TopicState.MISSING:
+        if paused:  # reported as it would be created; nothing is sent while paused
+            return TopicStatus(name, PUBLISH, state, "would be created (provisioning is paused)")
         to_create.setdefault(
             name, TopicRequest(name, pub.partitions, pub.replication_factor, dict(pub.config))
         )
@@ -308,6 +326,7 @@ def _publish_status(
             message,
             partitions=made.partitions if made else pub.partitions,
             replication_factor=made.replication_factor if made else pub.replication_factor,
+            topic_id=made.topic_id if made else None,
         )
     observed = snapshot.get(name) if snapshot and state is TopicState.PRESENT else None
     if observed is None:
@@ -334,4 +353,5 @@ def _publish_status(
         observed.partitions,
         observed.replication_factor,
         unverifiable,
+        observed.topic_id,
     )

@@ -94,6 +94,7 @@ class Report:
     end_offsets: Mapping[str, int | None] = field(default_factory=dict)
     healthy: int = 0  # topics (per contract and role) with nothing to say
     sources: tuple[str, ...] = ()  # namespaces or paths the contracts came from
+    paused: tuple[str, ...] = ()  # contracts whose provisioning is paused (eventbus.dev/paused)
 
     @property
     def has_errors(self) -> bool:
@@ -218,6 +219,7 @@ def build_report(
         missing=ordered(sections["missing"]),
         pending=ordered(sections["pending"]),
         unverifiable=ordered(unverifiable),
+        paused=tuple(sorted(cp.contract.key for cp in plan.contracts if cp.contract.paused)),
         unowned=unowned,
         end_offsets=dict(end_offsets or {}),
         healthy=healthy,
@@ -345,6 +347,12 @@ def render_text(report: Report) -> str:
     if report.pending:
         w(f"\nPending ({len(report.pending)}) - subscribed, waiting for the publisher's topic:")
         lines.extend(f"  . {e.contract} waits for {e.topic}" for e in report.pending)
+    if report.paused:
+        w(
+            f"\nPaused ({len(report.paused)}) - nothing is created for these until the "
+            "annotation eventbus.dev/paused is removed (drift and wiring still reported):"
+        )
+        lines.extend(f"  ~ {key}" for key in report.paused)
     if report.warnings:
         w(f"\nWarnings ({len(report.warnings)}):")
         lines.extend(f"  - {_problem(p)}" for p in report.warnings)
@@ -371,6 +379,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "conflicts": [e.to_dict() for e in report.conflicts],
         "errors": [p.to_dict() for p in report.errors],
         "warnings": [p.to_dict() for p in report.warnings],
+        "paused": list(report.paused),
         "failed": [e.to_dict() for e in report.failed],
         "missing": [e.to_dict() for e in report.missing],
         "pending": [e.to_dict() for e in report.pending],

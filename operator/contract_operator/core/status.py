@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..model.contract import PAUSED_ANNOTATION
 from ..model.problems import Severity
 from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState, TopicStatus
 
@@ -80,6 +81,16 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
         conflict = by_state[TopicState.CONFLICT]
         provisioned = Condition(
             PROVISIONED, FALSE, "TopicConflict", f"{_names(conflict)}: {conflict[0].message}"
+        )
+    elif cp.contract.paused:
+        missing = by_state[TopicState.MISSING]
+        provisioned = Condition(
+            PROVISIONED,
+            FALSE if missing else TRUE,
+            PROVISIONING_PAUSED,
+            (f"{_names(missing)} would be created; " if missing else "nothing to create; ")
+            + f'provisioning is paused by the annotation {PAUSED_ANNOTATION}: "true": remove '
+            "it to resume (drift and wiring are still reported)",
         )
     elif by_state[TopicState.MISSING]:
         provisioned = Condition(
@@ -170,6 +181,9 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
         Condition(c.type, c.status, c.reason, c.message[:MAX_MESSAGE])
         for c in (ready, provisioned, drifted, wired)
     )
+
+
+PROVISIONING_PAUSED = "ProvisioningPaused"
 
 
 def contract_warnings(cp: ContractPlan) -> list[str]:
@@ -329,7 +343,9 @@ def transitions(
     old, new = flipped(PROVISIONED)
     if old != new:
         cond = after[PROVISIONED]
-        if new == UNKNOWN or (new == FALSE and cond["reason"] != "TopicsMissing"):
+        if cond["reason"] == PROVISIONING_PAUSED:  # asked for: news, not an alarm
+            out.append(Transition("Normal", PROVISIONING_PAUSED, cond["message"]))
+        elif new == UNKNOWN or (new == FALSE and cond["reason"] != "TopicsMissing"):
             out.append(Transition("Warning", cond["reason"], cond["message"]))
         elif old == UNKNOWN and new == TRUE:
             out.append(Transition("Normal", "BrokerAvailable", "the broker answers again"))

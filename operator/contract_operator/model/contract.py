@@ -49,6 +49,7 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "NodeContract"
 PLURAL = "nodecontracts"
+PAUSED_ANNOTATION = f"{GROUP}/paused"
 
 # Kafka-legal topic names: 1-249 of [a-zA-Z0-9._-], except "." and "..". Written without
 # lookarounds so the apiserver's RE2 accepts the same pattern.
@@ -237,6 +238,7 @@ class _Metadata(BaseModel):
     )
     generation: StrictInt | None = None
     uid: StrictStr | None = None
+    annotations: dict[str, Any] | None = None
 
 
 class _Manifest(BaseModel):
@@ -288,6 +290,9 @@ class Contract(BaseModel):
     uid: str | None = None
     # Field paths in problems are spelled the way the author wrote the document.
     shape: Literal["manifest", "file"] = "manifest"
+    # The annotation eventbus.dev/paused: "true": nothing is created for this contract (its
+    # drift and wiring are still reported) until the annotation is removed.
+    paused: bool = False
 
     @property
     def key(self) -> str:
@@ -345,6 +350,7 @@ class Contract(BaseModel):
                 generation=meta.generation,
                 uid=meta.uid,
                 shape="manifest",
+                paused=str((meta.annotations or {}).get(PAUSED_ANNOTATION, "")).lower() == "true",
             )
         try:
             spec = ContractSpec.model_validate(obj)
