@@ -15,7 +15,7 @@
 # A CreateTopicPolicy refuses names containing "forbidden".
 #
 # Env: CO_CACHE (default ~/.cache/contract-operator), PYTHON (an interpreter with confluent-kafka;
-#      default .venv/bin/python), KAFKA_HEAP (default 384m), KAFKA_NODES (start only: 3, or 1
+#      default .venv/bin/python), KAFKA_HEAP (default 768m), KAFKA_NODES (start only: 3, or 1
 #      for a test's own throwaway cluster; replication defaults follow the node count).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -49,7 +49,7 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 java_cmd() {
   # Small and quick to start on 2 cores; ExitOnOutOfMemoryError so a dying node is visible.
-  echo java -Xms64m "-Xmx${KAFKA_HEAP:-384m}" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  echo java -Xms64m "-Xmx${KAFKA_HEAP:-768m}" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     "-Dlog4j2.configurationFile=$HERE/kafka/log4j2.properties" -cp "$HOME_DIR/classes:$HOME_DIR/lib/*"
 }
