@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: help install test unit integration lint typecheck demo demo-down testbed-up testbed-down bench
+.PHONY: help install test unit integration lint typecheck demo demo-down testbed-up testbed-down bench image
 
 help:
 	@echo "make demo        bring up the local testbed, run the operator, apply examples, show kubectl get nc"
@@ -13,6 +13,7 @@ help:
 	@echo "make unit        fast unit tests only (no testbed)"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench       operator benchmark (prints figures)"
+	@echo "make image       build the operator image (docker, or podman with a local Debian base)"
 	@echo "make demo-down   stop the demo operator and the testbed"
 	@echo "make graph-picture  redraw docs/demo-graph.svg/.png from the running demo (needs Graphviz)"
 
@@ -25,10 +26,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The apiserver build (first run only, ~5 min) happens here, visibly, not inside a test timeout.
+# The testbed builds (Kubernetes, etcd, Kafka; first run only, ~8 min) and the image (first run
+# ~5 min) happen here, visibly, not inside a test timeout.
 # pytest exit code 5 ("no tests collected", e.g. with a -k filter) is not a failure.
 test: install
 	hack/testbed.sh build
+	hack/image.sh build >/dev/null
 	$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 unit: install
@@ -36,6 +39,7 @@ unit: install
 
 integration: install
 	hack/testbed.sh build
+	hack/image.sh build >/dev/null
 	$(VENV)/bin/pytest -m integration $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 lint: install
@@ -72,3 +76,6 @@ bench: install
 	$(PY) hack/bench.py
 	$(PY) hack/bench_rules.py
 	$(PY) hack/bench_admission.py
+
+image:
+	hack/image.sh build

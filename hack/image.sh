@@ -9,7 +9,7 @@
 # image is made once with debootstrap (from the Debian mirror apt is configured with) and
 # imported as localhost/contract-operator-base:bookworm; the Dockerfile takes it as BASE.
 # podman runs as root here with runc, the vfs storage driver and cgroupfs (crun fails on this
-# host's hybrid cgroups), with a lower open-files limit than its default.
+# host's hybrid cgroups), with a lower open-files limit than its default (this sandbox allows 20,000).
 #
 # Env: CO_CACHE (default ~/.cache/contract-operator), IMAGE_TAG (default from Chart.yaml).
 set -euo pipefail
@@ -21,7 +21,12 @@ TAG=${IMAGE_TAG:-contract-operator:$APP_VERSION}
 BASE=localhost/contract-operator-base:bookworm
 log() { echo "[image] $*" >&2; }
 
-PODMAN=(podman --runtime runc --storage-driver vfs --cgroup-manager cgroupfs)
+# podman's default ulimits (open files, processes) are above what this sandbox permits and
+# runc refuses to start the container: a containers.conf without default ulimits.
+CONF=$CACHE/containers.conf
+mkdir -p "$CACHE"
+[ -f "$CONF" ] || printf '[containers]\ndefault_ulimits = []\n' > "$CONF"
+PODMAN=(env "CONTAINERS_CONF=$CONF" podman --runtime runc --storage-driver vfs --cgroup-manager cgroupfs)
 
 apt_install() {
   [ $# -gt 0 ] || return 0
@@ -61,14 +66,33 @@ build_base() {
   rm -rf "$W"
 }
 
+wheels() {
+  # The project and its runtime dependencies as wheels, resolved by the host's pip (which
+  # reaches the package index; a container build may not), for the Dockerfile to install.
+  local py=${PYTHON:-$ROOT/.venv/bin/python}
+  rm -rf "$ROOT/build/wheels"; mkdir -p "$ROOT/build/wheels"
+  "$py" -m pip wheel -q --wheel-dir "$ROOT/build/wheels" "$ROOT" >&2
+}
+
+# What the image is made of: a rebuild is skipped while none of it changed.
+source_sum() {
+  (cd "$ROOT" && cat Dockerfile .dockerignore pyproject.toml && find operator -name '*.py' -o -name py.typed | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16
+}
+
 build() {
+  local sum; sum=$(source_sum)
+  if ! command -v docker >/dev/null && command -v podman >/dev/null &&
+     [ "$("${PODMAN[@]}" image inspect --format '{{ index .Labels "dev.eventbus.source" }}' "$TAG" 2>/dev/null)" = "$sum" ]; then
+    echo "$TAG"; return 0
+  fi
+  wheels
   if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    docker build -t "$TAG" "$ROOT" >&2
+    docker build --label "dev.eventbus.source=$sum" -t "$TAG" "$ROOT" >&2
   else
     ensure_podman
     build_base
     log "building $TAG with podman (base $BASE)"
-    "${PODMAN[@]}" build --network host --ulimit nofile=65536:65536 --build-arg "BASE=$BASE" \
+    "${PODMAN[@]}" build --network host --build-arg "BASE=$BASE" --label "dev.eventbus.source=$sum" \
       -t "$TAG" -f "$ROOT/Dockerfile" "$ROOT" >&2
   fi
   echo "$TAG"

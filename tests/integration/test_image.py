@@ -29,7 +29,7 @@ from kubernetes import client
 
 from .conftest import ROOT, Testbed, free_port, wait_for
 from .test_operator import NodeContracts, _nc
-from .test_rbac import install_identity
+from .test_rbac import RELEASE, install_identity
 
 pytestmark = [pytest.mark.image, pytest.mark.usefixtures("nodecontract_crd")]
 
@@ -54,8 +54,14 @@ def podman() -> list[str]:
 
 def render(values: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
     with helm.Chart.load(str(CHART)) as chart:
-        manifests = chart.render(values, name="co", namespace=namespace)
-    return [d for text in manifests.values() for d in yaml.safe_load_all(text) if d]
+        manifests = chart.render(values, name=RELEASE, namespace=namespace)
+    return [
+        d
+        for path, text in manifests.items()
+        if path.endswith(".yaml")
+        for d in yaml.safe_load_all(text)
+        if d
+    ]
 
 
 def _memory_bytes(quantity: str) -> int:
@@ -88,8 +94,6 @@ class Pod:
             self.name,
             "--network",
             "host",
-            "--ulimit",
-            "nofile=65536:65536",
             "--user",
             f"{sc.get('runAsUser', pod_sc.get('runAsUser'))}:"
             f"{sc.get('runAsGroup', pod_sc.get('runAsGroup'))}",
@@ -245,6 +249,9 @@ def test_the_chart_pod_runs_as_a_kubelet_would(
             kube, testbed, release_ns, spec["serviceAccountName"], tmp_path
         ),
     }
+    ncs = NodeContracts(kube, namespace)
+    node = f"n{topic_prefix}"
+    ncs.apply(_nc("orders", node, [{"name": f"onex.evt.{node}.placed.v1"}]))
     started = time.monotonic()
     pod = Pod(spec, image, secrets, files, _service(testbed))
     try:
@@ -252,18 +259,25 @@ def test_the_chart_pod_runs_as_a_kubelet_would(
         user = state["Config"]["User"]
         assert user == "65532:65532", user
         assert state["HostConfig"]["ReadonlyRootfs"] is True
-        assert not state.get("EffectiveCaps"), state.get("EffectiveCaps")
+        # What the running process holds (its bounding and effective sets): none at all.
+        status = Path(f"/proc/{state['State']['Pid']}/status").read_text()
+        caps = dict(line.split(":\t") for line in status.splitlines() if line.startswith("Cap"))
+        assert int(caps["CapBnd"], 16) == 0 and int(caps["CapEff"], 16) == 0, caps
+        assert "no_new_privs" not in status or "NoNewPrivs:\t1" in status
         limit = spec["containers"][0]["resources"]["limits"]["memory"]
         assert state["HostConfig"]["Memory"] == _memory_bytes(limit)
 
-        wait_for(lambda: pod.probe("readinessProbe") == 200, 60, what="/readyz 200")
+        try:
+            wait_for(lambda: pod.probe("readinessProbe") == 200, 60, what="/readyz 200")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{pod.logs()[-3000:]}") from None
         ready_s = time.monotonic() - started
-        ncs = NodeContracts(kube, namespace)
-        node = f"n{topic_prefix}"
-        ncs.apply(_nc("orders", node, [{"name": f"onex.evt.{node}.placed.v1"}]))
         ncs.wait_condition("orders", "Ready", "True", timeout=60)
+        contract_s = time.monotonic() - started
         assert pod.probe("livenessProbe") == 200
-        print(f"\npod start -> /readyz 200 in {ready_s:.1f} s; {pod.inspect()['Config']['User']}")
+        print(
+            f"\npod start -> /readyz 200 in {ready_s:.1f} s, contract Ready in {contract_s:.1f} s"
+        )
         grace = int(spec.get("terminationGracePeriodSeconds", 30))
         took, code = pod.stop(grace)
         assert took < grace, f"SIGTERM took {took:.1f} s (grace {grace} s): {pod.logs()[-2000:]}"
