@@ -188,3 +188,18 @@ def test_report_and_graph_show_paused_contracts() -> None:
     assert "Paused (1)" in render_text(report)
     (node,) = build_graph(result).contracts
     assert node.label.endswith("(paused)")
+
+
+def test_creates_are_cut_to_what_the_kafka_controller_takes() -> None:
+    """Kafka refuses a CreateTopics of more than 10,000 metadata records (one per topic,
+    partition and config entry) as POLICY_VIOLATION; the adapter never sends one."""
+    from confluent_kafka.admin import NewTopic
+
+    from contract_operator.adapters.broker import CREATE_RECORDS_PER_REQUEST, create_batches
+
+    requests = [NewTopic(f"t{i}", 1, 1, config={"retention.ms": "1"}) for i in range(10_000)]
+    batches = create_batches(requests)
+    assert [r for b in batches for r in b] == requests
+    assert all(sum(3 for _ in b) <= CREATE_RECORDS_PER_REQUEST for b in batches)
+    assert CREATE_RECORDS_PER_REQUEST < 10_000 and len(batches) == 4
+    assert len(create_batches(requests[:100])) == 1

@@ -343,7 +343,8 @@ class Broker:
         }
 
     def create_missing(self, topics: Sequence[TopicRequest]) -> CreateResult:
-        """Create `topics` in one CreateTopics request. Existing topics are never touched.
+        """Create `topics` in as few CreateTopics requests as the broker takes (see
+        create_batches). Existing topics are never touched.
 
         A topic whose request the client library refuses to build (a value out of its range)
         fails alone, permanently; the others are still sent.
@@ -360,7 +361,9 @@ class Broker:
             except (ValueError, TypeError) as exc:
                 failed[t.name] = f"the Kafka client refuses this request: {exc}"
                 permanent.add(t.name)
-        futures = self._send(requests, failed, permanent) if requests else {}
+        futures: dict[str, Any] = {}
+        for batch in create_batches(requests):
+            futures.update(self._send(batch, failed, permanent))
         created, existed = set(), set()
         for name, future in futures.items():
             try:
@@ -513,6 +516,35 @@ class Broker:
             self._count("list_offsets", error=True)
         out.update({name: total for name, total in totals.items() if name not in refused})
         return out
+
+
+# Kafka's controller refuses a CreateTopics whose metadata records exceed 10,000 ("Unable to
+# perform excessively large batch operation", POLICY_VIOLATION): one record per topic, one per
+# partition, one per config entry. 9,000 per request leaves room for the estimate.
+CREATE_RECORDS_PER_REQUEST = 9000
+# Partitions assumed for a topic that leaves them to the cluster (num.partitions is unknown).
+DEFAULT_PARTITIONS_GUESS = 12
+
+
+def create_batches(requests: Sequence[NewTopic]) -> list[list[NewTopic]]:
+    """`requests` in order, cut so that no request carries more than CREATE_RECORDS_PER_REQUEST
+    metadata records: 10,000 new topics are two requests, not one the broker refuses."""
+    batches: list[list[NewTopic]] = []
+    current: list[NewTopic] = []
+    records = 0
+    for request in requests:
+        partitions = (
+            request.num_partitions if request.num_partitions > 0 else (DEFAULT_PARTITIONS_GUESS)
+        )
+        cost = 1 + partitions + len(request.config or {})
+        if current and records + cost > CREATE_RECORDS_PER_REQUEST:
+            batches.append(current)
+            current, records = [], 0
+        current.append(request)
+        records += cost
+    if current:
+        batches.append(current)
+    return batches
 
 
 def kafka_topic_id(uuid: Any) -> str | None:
