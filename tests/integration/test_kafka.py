@@ -390,3 +390,50 @@ def test_one_broker_of_three_down_the_operator_keeps_working(
         subprocess.run([str(KAFKA), "start-node", testbed.kafka_dir, "3"], check=True, timeout=120)
     md = admin.list_topics(topic=three, timeout=10).topics[three]
     assert len(md.partitions[0].replicas) == 3
+
+
+def test_a_create_that_times_out_but_creates_the_topic_ends_present(
+    testbed, topic_prefix, admin
+) -> None:
+    """The broker made the topic, but the answer never came (REQUEST_TIMED_OUT on the
+    client): a transient failure, and the next describe finds the topic as declared."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    from contract_operator.adapters.broker import Broker, BrokerSettings
+    from contract_operator.core.planner import TopicState, plan
+
+    from .test_broker import _contract
+
+    class LateAnswers:
+        """The real client, except that CreateTopics answers come back as timeouts after the
+        broker has created the topics."""
+
+        def __init__(self, inner: AdminClient) -> None:
+            self.inner = inner
+
+        def __getattr__(self, attr: str):  # type: ignore[no-untyped-def]
+            return getattr(self.inner, attr)
+
+        def create_topics(self, requests, **kwargs):  # type: ignore[no-untyped-def]
+            from concurrent.futures import Future
+
+            real = self.inner.create_topics(requests, **kwargs)
+            out = {}
+            for name, future in real.items():
+                future.result(timeout=30)  # created on the broker
+                late: Future[None] = Future()
+                late.set_exception(KafkaException(KafkaError(KafkaError.REQUEST_TIMED_OUT)))
+                out[name] = late
+            return out
+
+    settings = BrokerSettings(testbed.bootstrap_servers)
+    broker = Broker(settings, admin=LateAnswers(AdminClient(settings.client_config())))
+    node = f"n{topic_prefix}"
+    topic = f"onex.evt.{node}.late.v1"
+    contract = _contract(node, [{"name": topic, "partitions": 2}])
+    first = broker.create_missing(plan([contract], broker.describe([topic])).to_create)
+    assert topic in first.failed and topic not in first.permanent  # retried, not given up
+    wait_for(lambda: topic in admin.list_topics(timeout=10).topics, what="the topic listed")
+    (cp,) = plan([contract], broker.describe([topic])).contracts
+    (status,) = cp.topics
+    assert status.state is TopicState.PRESENT and status.partitions == 2

@@ -261,3 +261,51 @@ def test_ownership_never_moves_to_a_later_contract_on_a_same_second_tie(
         20,
         what="ownership unchanged after a restart",
     )
+
+
+def test_status_events_and_wide_output_carry_the_fix_validate_gives(
+    kube, namespace, start_operator, topic_prefix, testbed, tmp_path
+) -> None:
+    """`validate` says "Rename it to ...routing-complete.v1"; so do the condition, the
+    Event and `kubectl get nc -o wide` for the same contract."""
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node = f"r{topic_prefix}"
+    bad, good = f"onex.evt.{node}.routing_complete.v1", f"onex.evt.{node}.routing-complete.v1"
+    body = _nc("router", node, [{"name": bad}])
+    ncs.apply(body)
+    provisioned = ncs.wait_condition("router", "Provisioned", "False")
+    assert provisioned["reason"] == "InvalidTopicName"
+    assert f"Rename it to {good}" in provisioned["message"]
+    wait_for(
+        lambda: any(f"Rename it to {good}" in m for _, m in ncs.events("router")),
+        15,
+        what="an Event with the fix",
+    )
+    kubectl = Path(sys.executable).parent / "kubectl"
+    wide = subprocess.run(
+        [str(kubectl), "get", "nc", "router", "-n", namespace, "-o", "wide"],
+        capture_output=True,
+        text=True,
+        env=testbed.env(),
+        timeout=60,
+    )
+    assert f"Rename it to {good}" in wide.stdout, wide.stdout
+    path = tmp_path / "router.yaml"
+    path.write_text(json.dumps({**body, "metadata": {"name": "router", "namespace": namespace}}))
+    assert f"Rename it to {good}" in testbed.cli("validate", str(path)).stdout
+
+
+def test_a_near_miss_beside_an_invalid_publisher_reaches_the_subscriber(
+    kube, namespace, start_operator, topic_prefix
+) -> None:
+    start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    node = f"r{topic_prefix}"
+    bad, good = f"onex.evt.{node}.routing_complete.v1", f"onex.evt.{node}.routing-complete.v1"
+    ncs.apply(_nc("router", node, [{"name": good}]))
+    ncs.apply(_nc("rogue", node, [{"name": bad}]))
+    ncs.apply(_nc("notifier", f"n{topic_prefix}", subscribe=[bad]))
+    wired = ncs.wait_condition("notifier", "Wired", "False")
+    assert f"{namespace}/rogue" in wired["message"] and "never created" in wired["message"]
+    assert f"did you mean {good}" in wired["message"]

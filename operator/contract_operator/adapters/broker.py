@@ -65,8 +65,8 @@ PERMANENT_CREATE_ERRORS = frozenset(
 # Topics per DescribeConfigs request: bounds the memory one answer takes (see
 # Broker._describe_configs) and what the reconcile loop re-reads per resync.
 DESCRIBE_BATCH = 2000
-# How long a cycle may spend learning what a create made (Broker.describe_topics): a broker
-# that does not know the new topics yet is asked again until this is spent.
+# How long a cycle may spend at least learning what a create made (Broker.describe_topics; the
+# broker timeout if longer): a broker that does not know the new topics yet is asked again.
 AFTER_CREATE_SECONDS = 2.0
 # librdkafka's own codes whose message names the real cause of a failed connection.
 _CAUSE_CODES = frozenset(
@@ -233,9 +233,12 @@ class Broker:
         fresh = [name for name in wanted if name not in reuse]
         # No declared key at all: nothing to compare, so no DescribeConfigs request.
         configs = self._describe_configs(fresh, keys) if fresh and keys != set() else {}
-        # Topic ids (one more Metadata request): a topic deleted and re-created under the
-        # same name gets a new one, which nothing else in the metadata reveals.
-        ids = {n: t.topic_id for n, t in self.describe_topics(wanted).items()} if wanted else {}
+        # Topic ids (DescribeTopics): a topic deleted and re-created under the same name gets
+        # a new one, which nothing else in the metadata reveals. Read with the configs, for
+        # the topics whose configs are read this cycle (new ones, then a rotation of at most
+        # DESCRIBE_BATCH per resync); the others keep the id they were read with.
+        ids = {n: t.topic_id for n, t in self.describe_topics(fresh).items()} if fresh else {}
+        ids.update({n: reuse[n].topic_id for n in wanted if n in reuse and n not in ids})
         topics = {}
         for name in wanted:
             partitions = listed[name].partitions
@@ -396,7 +399,10 @@ class Broker:
         topics: dict[str, ObservedTopic] = {}
         names: set[str] = set()
         if outcome.created:
-            topics.update(self.describe_topics(outcome.created, budget_s=AFTER_CREATE_SECONDS))
+            # Up to the broker timeout: every created topic described means its first status
+            # is its last (a topic described later would be a second write, for its id).
+            budget = max(AFTER_CREATE_SECONDS, self.settings.timeout_s)
+            topics.update(self.describe_topics(outcome.created, budget_s=budget))
             names |= outcome.created
         if outcome.already_existed:
             raced = self.describe(outcome.already_existed, keys)
@@ -426,11 +432,18 @@ class Broker:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self._count("describe_topics")
+            futures: dict[str, Any] = {}
             try:
-                futures = self._admin.describe_topics(
-                    TopicCollection(pending), request_timeout=max(0.2, left)
-                )
+                # At most DESCRIBE_BATCH names a request: asked for 10,000 at once, Kafka 4.4
+                # answers UNKNOWN_TOPIC_OR_PART for thousands of topics it has.
+                for start in range(0, len(pending), DESCRIBE_BATCH):
+                    self._count("describe_topics")
+                    futures.update(
+                        self._admin.describe_topics(
+                            TopicCollection(pending[start : start + DESCRIBE_BATCH]),
+                            request_timeout=max(0.2, left),
+                        )
+                    )
             except KafkaException:
                 self._count("describe_topics", error=True)
                 return out
@@ -447,7 +460,7 @@ class Broker:
             if pending and budget_s is None:
                 break
             if pending:
-                time.sleep(0.1)
+                time.sleep(0.25)
         return out
 
     def cluster_settings(self) -> ClusterSettings:
