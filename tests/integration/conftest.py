@@ -234,28 +234,38 @@ class OperatorProcess:
         self._log.close()
 
 
+def operator_args(namespace: str, *extra: str) -> list[str]:
+    """`run` flags for a test: one namespace, fast resyncs, no fixed ports; `extra` wins."""
+    return [
+        "--namespace",
+        namespace,
+        "--resync-seconds",
+        "1",
+        "--metrics-port",
+        "0",
+        "--health-port",
+        "0",
+        "--broker-timeout",
+        "2",
+        *extra,
+    ]
+
+
 @pytest.fixture
 def start_operator(testbed: Testbed, nodecontract_crd: dict, tmp_path: Path):  # type: ignore[no-untyped-def]
     """Start operators watching one namespace; every one is stopped at the end of the test."""
     started: list[OperatorProcess] = []
 
-    def start(namespace: str, *extra: str, bootstrap: str | None = None) -> OperatorProcess:
-        env = testbed.env()
+    def start(
+        namespace: str,
+        *extra: str,
+        bootstrap: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> OperatorProcess:
+        env = dict(env or testbed.env())
         if bootstrap:
             env["BOOTSTRAP_SERVERS"] = bootstrap
-        args = [
-            "--namespace",
-            namespace,
-            "--resync-seconds",
-            "1",
-            "--metrics-port",
-            "0",
-            "--health-port",
-            "0",
-            "--broker-timeout",
-            "2",
-            *extra,
-        ]
+        args = operator_args(namespace, *extra)
         op = OperatorProcess(env, args, tmp_path / f"operator-{len(started)}.log")
         started.append(op)
         return op

@@ -331,26 +331,13 @@ def test_tls_and_sasl_failures_name_their_cause_not_the_secret(testbed, tmp_path
 def test_operator_reports_security_failures_as_broker_unavailable(
     kube, testbed, namespace, nodecontract_crd, tmp_path, topic_prefix, case
 ) -> None:
-    from .conftest import OperatorProcess
+    from .conftest import OperatorProcess, operator_args
 
     overrides, cause = case
     env = _secure_env(testbed, overrides)
     op = OperatorProcess(
         env,
-        [
-            "--namespace",
-            namespace,
-            "--resync-seconds",
-            "1",
-            "--metrics-port",
-            "0",
-            "--health-port",
-            "0",
-            "--broker-timeout",
-            "2",
-            "--broker-grace-seconds",
-            "0",
-        ],
+        operator_args(namespace, "--broker-grace-seconds", "0"),
         tmp_path / "operator.log",
     )
     try:

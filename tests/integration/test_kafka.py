@@ -31,7 +31,15 @@ from confluent_kafka.admin import (
 
 from contract_operator.adapters.kafka_acls import OPERATOR_ACLS, Acl, bindings
 
-from .conftest import KAFKA, OperatorProcess, Testbed, free_port, wait_cycles, wait_for
+from .conftest import (
+    KAFKA,
+    OperatorProcess,
+    Testbed,
+    free_port,
+    operator_args,
+    wait_cycles,
+    wait_for,
+)
 from .test_operator import NodeContracts, _nc
 
 pytestmark = pytest.mark.usefixtures("nodecontract_crd")
@@ -213,19 +221,7 @@ def test_each_operator_acl_is_needed(
 
 def run_operator(env: dict[str, str], namespace: str, tmp_path: Path, *extra: str):  # type: ignore[no-untyped-def]
     port = free_port()
-    args = [
-        "--namespace",
-        namespace,
-        "--resync-seconds",
-        "1",
-        "--metrics-port",
-        str(port),
-        "--health-port",
-        "0",
-        "--broker-timeout",
-        "5",
-        *extra,
-    ]
+    args = operator_args(namespace, "--metrics-port", str(port), "--broker-timeout", "5", *extra)
     return OperatorProcess(env, args, tmp_path / f"operator-{port}.log"), port
 
 
