@@ -76,7 +76,7 @@ def kafka_acls_commands(principal: str, acls: tuple[Acl, ...] = OPERATOR_ACLS) -
             if a.resource_type == "CLUSTER"
             else (f"--{a.resource_type.lower()} '{a.name}'")
         )
-        op = a.operation.replace("_", "")
+        op = "".join(word.capitalize() for word in a.operation.split("_"))  # DescribeConfigs
         out.append(
             "kafka-acls.sh --bootstrap-server BROKER --command-config admin.properties "
             f"--add --allow-principal {principal} --operation {op} {target}"
