@@ -28,12 +28,8 @@ mkdir -p "$CACHE"
 [ -f "$CONF" ] || printf '[containers]\ndefault_ulimits = []\n' > "$CONF"
 PODMAN=(env "CONTAINERS_CONF=$CONF" podman --runtime runc --storage-driver vfs --cgroup-manager cgroupfs)
 
-apt_install() {
-  [ $# -gt 0 ] || return 0
-  log "apt-get install $*"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=hack/lib.sh
+. "$HERE/lib.sh"
 
 ensure_podman() {
   local need=()

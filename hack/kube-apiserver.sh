@@ -28,12 +28,8 @@ TOKEN=contract-operator-admin
 KCM_TOKEN=contract-operator-kcm
 log() { echo "[kube-apiserver] $*" >&2; }
 
-apt_install() {
-  [ $# -gt 0 ] || return 0
-  log "apt-get install $*"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=hack/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ensure_tools() {
   local need=()
@@ -99,6 +95,24 @@ build() {
   echo "$BIN"
 }
 
+# write_kubeconfig FILE URL CA USER TOKEN NAMESPACE: a token kubeconfig for the testbed.
+write_kubeconfig() {
+  cat > "$1" <<KCFG
+apiVersion: v1
+kind: Config
+clusters:
+- name: testbed
+  cluster: {server: "$2", certificate-authority: "$3"}
+users:
+- name: $4
+  user: {token: "$5"}
+contexts:
+- name: testbed
+  context: {cluster: testbed, user: $4, namespace: $6}
+current-context: testbed
+KCFG
+}
+
 free_ports() {
   python3 -c 'import socket;s=[socket.socket() for _ in range(3)];[x.bind(("127.0.0.1",0)) for x in s];print(*[x.getsockname()[1] for x in s])'
 }
@@ -145,20 +159,7 @@ start() {
     sleep 0.1
   done
   [ "$i" -lt 600 ] || { log "timeout waiting for /readyz"; tail -20 "$D/apiserver.log" >&2; stop "$D"; return 1; }
-  cat > "$D/kubeconfig" <<KCFG
-apiVersion: v1
-kind: Config
-clusters:
-- name: testbed
-  cluster: {server: "$URL", certificate-authority: "$D/pki/ca.crt"}
-users:
-- name: admin
-  user: {token: "$TOKEN"}
-contexts:
-- name: testbed
-  context: {cluster: testbed, user: admin, namespace: default}
-current-context: testbed
-KCFG
+  write_kubeconfig "$D/kubeconfig" "$URL" "$D/pki/ca.crt" admin "$TOKEN" default
   [ "${KAPI_CONTROLLER_MANAGER:-1}" = 0 ] || start_controller_manager "$D" "$URL"
   log "ready at $URL after $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 }
@@ -168,20 +169,7 @@ start_controller_manager() {
   # ConfigMap: the testbed behaves like a cluster, not like a bare apiserver. No nodes, so the
   # node and pod lifecycle controllers have nothing to do.
   local D=$1 URL=$2
-  cat > "$D/kcm.kubeconfig" <<KCFG
-apiVersion: v1
-kind: Config
-clusters:
-- name: testbed
-  cluster: {server: "$URL", certificate-authority: "$D/pki/ca.crt"}
-users:
-- name: kcm
-  user: {token: "$KCM_TOKEN"}
-contexts:
-- name: testbed
-  context: {cluster: testbed, user: kcm}
-current-context: testbed
-KCFG
+  write_kubeconfig "$D/kcm.kubeconfig" "$URL" "$D/pki/ca.crt" kcm "$KCM_TOKEN" kube-system
   "$KCM" --kubeconfig="$D/kcm.kubeconfig" --authentication-kubeconfig="$D/kcm.kubeconfig" \
     --authorization-kubeconfig="$D/kcm.kubeconfig" --bind-address=127.0.0.1 --secure-port=0 \
     --leader-elect=false --use-service-account-credentials=true \

@@ -157,15 +157,20 @@ def _create(admin: AdminClient, name: str, partitions: int = 1, rf: int = 1, **c
 # --- the operator's ACLs: sufficient and each one needed --------------------------------------
 
 
+def _existing_and_fresh(admin: AdminClient, tmp_path: Path, prefix: str) -> tuple[str, str, Path]:
+    """A topic already on the broker (with a declared config) and one to create, in one
+    contract file."""
+    node = f"n{prefix}"
+    existing, fresh = f"onex.evt.{node}.placed.v1", f"onex.evt.{node}.shipped.v1"
+    _create(admin, existing, 2, 1, **{"retention.ms": "3600000"})
+    declared = [{"name": existing, "config": {"retention.ms": "3600000"}}, {"name": fresh}]
+    return existing, fresh, contract_file(tmp_path, node, declared)
+
+
 def test_operator_acls_are_sufficient_for_every_command(
     principal, admin, tmp_path, topic_prefix
 ) -> None:
-    node = f"n{topic_prefix}"
-    existing, fresh = f"onex.evt.{node}.placed.v1", f"onex.evt.{node}.shipped.v1"
-    _create(admin, existing, 2, 1, **{"retention.ms": "3600000"})
-    contract = contract_file(
-        tmp_path, node, [{"name": existing, "config": {"retention.ms": "3600000"}}, {"name": fresh}]
-    )
+    existing, fresh, contract = _existing_and_fresh(admin, tmp_path, topic_prefix)
     p = principal()
     planned = logged_in(p, contract)
     assert planned.returncode == 2, planned.stderr  # exit 2: topics to create
@@ -193,12 +198,7 @@ def test_operator_acls_are_sufficient_for_every_command(
 def test_each_operator_acl_is_needed(
     principal, admin, tmp_path, topic_prefix, missing: Acl
 ) -> None:
-    node = f"n{topic_prefix}"
-    existing, fresh = f"onex.evt.{node}.placed.v1", f"onex.evt.{node}.shipped.v1"
-    _create(admin, existing, 2, 1, **{"retention.ms": "3600000"})
-    contract = contract_file(
-        tmp_path, node, [{"name": existing, "config": {"retention.ms": "3600000"}}, {"name": fresh}]
-    )
+    existing, fresh, contract = _existing_and_fresh(admin, tmp_path, topic_prefix)
     p = principal(tuple(a for a in OPERATOR_ACLS if a != missing))
     planned = logged_in(p, contract)
     if missing.resource_type == "CLUSTER":  # the cluster's defaults cannot be read
