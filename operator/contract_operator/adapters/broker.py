@@ -68,6 +68,8 @@ DESCRIBE_BATCH = 2000
 # How long a cycle may spend at least learning what a create made (Broker.describe_topics; the
 # broker timeout if longer): a broker that does not know the new topics yet is asked again.
 AFTER_CREATE_SECONDS = 2.0
+# The topic named in the Metadata request that finds the brokers' ids (any name would do).
+CLUSTER_PROBE_TOPIC = "__consumer_offsets"
 # librdkafka's own codes whose message names the real cause of a failed connection.
 _CAUSE_CODES = frozenset(
     {KafkaError._TRANSPORT, KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError._RESOLVE}
@@ -470,7 +472,8 @@ class Broker:
         None and the rules that need them stay quiet."""
         timeout = self.settings.timeout_s
         try:
-            brokers = sorted(self._admin.list_topics(timeout=timeout).brokers)
+            # Metadata for one topic lists every broker too, without the whole topic list.
+            brokers = sorted(self._admin.list_topics(CLUSTER_PROBE_TOPIC, timeout=timeout).brokers)
         except KafkaException:
             return ClusterSettings()
         if not brokers:
