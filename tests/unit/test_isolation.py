@@ -275,3 +275,41 @@ def test_a_growing_listing_keeps_liveness_and_a_stalled_one_fails() -> None:
         return growing, stalled
 
     assert asyncio.run(scenario()) == (True, False)
+
+
+@pytest.mark.parametrize("topics", [5, "x", [1, None, {"role": "publish"}], {"a": 1}])
+def test_a_garbage_status_neither_stops_the_owner_memory_nor_the_events(topics: Any) -> None:
+    """Anyone with status rights can write anything there: it costs nobody a cycle."""
+    from contract_operator.core.status import transitions
+
+    rec = Reconciler(OperatorSettings(), None, kube=None, view=lambda: [])  # type: ignore[arg-type]
+    bad = loop.Record("ns", "bad", "u1", 1, {"topics": topics, "warnings": topics}, None)
+    good = loop.Record(
+        "ns",
+        "good",
+        "u2",
+        1,
+        {"topics": [{"name": "t", "role": "publish", "state": "Present"}]},
+        None,
+    )
+    assert rec._owners_of([bad, good]) == {"t": "ns/good"}
+    from contract_operator.core.planner import plan
+    from contract_operator.core.snapshot import BrokerSnapshot
+    from contract_operator.core.status import desired_status
+
+    from .test_wiring import contract
+
+    orders = contract(
+        "orders",
+        (
+            {
+                "name": "onex.evt.orders.placed.v1",
+                "replicationFactor": 1,
+                "config": {"min.insync.replicas": "2"},
+            },
+        ),
+    )
+    (cp,) = plan([orders], BrokerSnapshot()).contracts
+    desired = desired_status(cp, None, generation=1, now="2026-01-01T00:00:00Z")
+    previous = {**desired, "warnings": topics}
+    assert [t.reason for t in transitions(previous, desired)].count("ContractWarning") == 1

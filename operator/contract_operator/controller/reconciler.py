@@ -312,14 +312,15 @@ class Reconciler:
         broker_error: str | None = None
         reuse = self._config_reuse(names, keys)
         configs_read = 0
-        cluster = await self._cluster_settings()
         try:
             snapshot = await asyncio.to_thread(
-                without_gc(self.broker.describe), names, keys, reuse, cluster
+                without_gc(self.broker.describe), names, keys, reuse, self._cluster
             )
             configs_read = self._note_described(snapshot, reuse, keys)
         except BrokerError as exc:
             snapshot, broker_error = None, str(exc)
+        if snapshot is not None:  # only once the broker answers: an outage costs no extra wait
+            snapshot = replace(snapshot, cluster=await self._cluster_settings())
         described = time.monotonic()
         grace = self._broker_grace(broker_error)
         if snapshot is not None:
@@ -554,7 +555,9 @@ class Reconciler:
         broker). New contracts have no status yet, so later cycles need not look."""
         owners = dict(self._owners)
         for r in records if self.cycles == 0 else ():
-            for entry in (r.status or {}).get("topics") or ():
+            # A status is anyone's to patch: whatever it holds, it must not stop the cycle.
+            entries = (r.status or {}).get("topics")
+            for entry in entries if isinstance(entries, list) else ():
                 if (
                     isinstance(entry, Mapping)
                     and entry.get("role") == "publish"

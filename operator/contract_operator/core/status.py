@@ -370,7 +370,12 @@ def transitions(
     elif old == FALSE and new == TRUE:
         out.append(Transition("Normal", "WireFixed", after[WIRED]["message"]))
 
-    known = set((previous or {}).get("warnings") or ())
+    before_warnings = (previous or {}).get("warnings")
+    known = (
+        {w for w in before_warnings if isinstance(w, str)}
+        if isinstance(before_warnings, list)
+        else set()
+    )
     for warning in desired.get("warnings") or ():
         if warning not in known:
             out.append(Transition("Warning", "ContractWarning", warning))
