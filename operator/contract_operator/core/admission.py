@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..model.contract import PAUSED_ANNOTATION
 from .checks import disqualified, merge_problems, per_contract
-from .collisions import check_collisions
+from .collisions import colliding_names, collision_problem
 from .drift import drift_of
 from .naming import NamingRules
 from .problems import Problem, Severity
@@ -197,10 +197,7 @@ def decide(
     """
     own = per_contract(incoming, view.rules)
     if view_ready:  # Kafka's '.'/'_' collisions, against the fleet's names and the broker's
-        mine = {t.name for t in incoming.published}
-        others = set(view.publishers) - mine
-        others |= (snapshot.all_names if snapshot is not None else frozenset()) - mine
-        own += check_collisions([incoming], others).get(incoming.key, [])
+        own += _collisions(incoming, view, snapshot)
     problems = _rule_findings(incoming, view, snapshot, own) if view_ready else own
     refused = [p for p in problems if p.code in REFUSED_CODES and p.is_error]
     warned = [p for p in problems if not (p.code in REFUSED_CODES and p.is_error)]
@@ -251,6 +248,29 @@ def _rule_findings(
         for p in merge_problems(own, report)
         if p.contract == key and p.severity is not Severity.INFO
     ]
+
+
+def _collisions(
+    incoming: Contract, view: FleetView, snapshot: BrokerSnapshot | None
+) -> list[Problem]:
+    """Names of `incoming` that collide in '.' vs '_' with a topic on the broker or one
+    another contract publishes (a few look-ups per name, never a pass over the fleet)."""
+    broker = snapshot.all_names if snapshot is not None else frozenset()
+    mine = {t.name for t in incoming.published}
+    out = []
+    for index, topic in enumerate(incoming.published):
+        if topic.name in broker:
+            continue  # already there: never the one at fault
+        on_broker = colliding_names(topic.name, lambda n: n in broker and n not in mine)
+        declared = colliding_names(
+            topic.name,
+            lambda n: n not in mine and bool(set(view.publishers.get(n, {})) - {incoming.key}),
+        )
+        for other, where in ((on_broker, "on the broker"), (declared, "declared too")):
+            if other:
+                out.append(collision_problem(incoming, index, topic.name, other[0], where))
+                break
+    return out
 
 
 def _paused_findings(incoming: Contract, snapshot: BrokerSnapshot) -> list[Problem]:

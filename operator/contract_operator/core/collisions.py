@@ -8,7 +8,7 @@ exists (TOPIC_EXCEPTION "collides with existing topic"). Under the built-in nami
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from contract_operator.model.problems import Problem, Severity
@@ -19,6 +19,42 @@ if TYPE_CHECKING:
 
 def collision_key(name: str) -> str:
     return name.replace(".", "_")
+
+
+# Spellings tried per name by `colliding_names` (2 per '.' or '_'); beyond, nothing is tried.
+MAX_VARIANTS = 4096
+
+
+def colliding_names(name: str, exists: Callable[[str], bool]) -> list[str]:
+    """The other names that `exists` knows and that collide with `name`, found by trying each
+    '.'/'_' spelling of it: a handful of look-ups (16 for a built-in-pattern name) instead of
+    a pass over every known name, for the admission webhook's one incoming contract."""
+    slots = [i for i, c in enumerate(name) if c in "._"]
+    if not slots or 2 ** len(slots) > MAX_VARIANTS:
+        return []
+    found = []
+    chars = list(name)
+    for mask in range(2 ** len(slots)):
+        for bit, i in enumerate(slots):
+            chars[i] = "_" if mask >> bit & 1 else "."
+        variant = "".join(chars)
+        if variant != name and exists(variant):
+            found.append(variant)
+    return sorted(found)
+
+
+def collision_problem(contract: Contract, index: int, name: str, other: str, where: str) -> Problem:
+    return Problem(
+        Severity.ERROR,
+        "topic-collision",
+        f"{contract.key} publishes {name}, which collides with {other} ({where}): "
+        "Kafka treats '.' and '_' alike in topic names and refuses the second one",
+        f"Rename {name} so it differs from {other} in more than '.' vs '_'.",
+        source=contract.source,
+        contract=contract.key,
+        topic=name,
+        field=contract.field_path("publish", index),
+    )
 
 
 def check_collisions(
@@ -41,17 +77,5 @@ def check_collisions(
             if not others or t.name in existing:
                 continue
             where = "on the broker" if others[0] in existing else "declared too"
-            out.setdefault(c.key, []).append(
-                Problem(
-                    Severity.ERROR,
-                    "topic-collision",
-                    f"{c.key} publishes {t.name}, which collides with {others[0]} ({where}): "
-                    "Kafka treats '.' and '_' alike in topic names and refuses the second one",
-                    f"Rename {t.name} so it differs from {others[0]} in more than '.' vs '_'.",
-                    source=c.source,
-                    contract=c.key,
-                    topic=t.name,
-                    field=c.field_path("publish", index),
-                )
-            )
+            out.setdefault(c.key, []).append(collision_problem(c, index, t.name, others[0], where))
     return out
