@@ -421,7 +421,7 @@ class Broker:
         right after it so the first status carries them. A broker's metadata trails the
         controller by a moment, and librdkafka keeps asking about a topic its broker does
         not know yet until the request times out: with `budget_s`, each request gets what is
-        left of that budget and unknown topics are asked again 0.1 s later until it is spent.
+        left of that budget and unknown topics are asked again 0.25 s later until it is spent.
         A topic still unknown (or an unanswered request) is left out: the next cycle's
         describe has it. The budget bounds what a slow broker can add to a cycle.
         """
