@@ -181,6 +181,29 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str 
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
+def create_topic(
+    admin: AdminClient, name: str, partitions: int = 1, rf: int = 1, **config: str
+) -> None:
+    """Create a topic out of band, as another tool would, and wait until the cluster's
+    metadata lists it with every partition: the brokers learn of a create a moment after it
+    is acknowledged, and a test comparing "before" and "after" must start from the settled
+    topic, not from a broker that has not heard of it yet."""
+    from confluent_kafka.admin import NewTopic
+
+    admin.create_topics([NewTopic(name, partitions, rf, config=config)])[name].result(timeout=30)
+
+    def settled() -> bool:
+        topic = admin.list_topics(topic=name, timeout=10).topics.get(name)
+        return (
+            topic is not None
+            and topic.error is None
+            and len(topic.partitions) == partitions
+            and all(p.leader >= 0 for p in topic.partitions.values())
+        )
+
+    wait_for(settled, 30, interval=0.05, what=f"{name} listed with {partitions} partitions")
+
+
 def metric(port: int, name: str, labels: str = "") -> float:
     """One sample from an operator's /metrics (0 when absent)."""
     import re

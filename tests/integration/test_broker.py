@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 from contract_operator.adapters.broker import Broker, BrokerError, BrokerSettings
 from contract_operator.core.planner import TopicState, plan
 from contract_operator.model.contract import Contract
 
-from .conftest import Testbed, wait_for
+from .conftest import Testbed, create_topic, wait_for
 
 
 def _contract(node: str, topics: list[dict], subscribe: list[str] = ()) -> Contract:  # type: ignore[assignment]
@@ -80,9 +80,7 @@ def test_existing_topic_with_other_partitions_and_retention_is_reported_and_unch
     broker: Broker, admin: AdminClient, topic_prefix: str
 ) -> None:
     name = _topic(topic_prefix, "invoice-issued")
-    admin.create_topics(
-        [NewTopic(name, num_partitions=2, replication_factor=1, config={"retention.ms": "3600000"})]
-    )[name].result(timeout=10)
+    create_topic(admin, name, 2, **{"retention.ms": "3600000"})
     before = _describe(admin, name)
     contract = _contract(
         _node(topic_prefix),
@@ -106,7 +104,7 @@ def test_create_race_is_not_an_error(broker: Broker, admin: AdminClient, topic_p
     name = _topic(topic_prefix, "raced")
     contract = _contract(_node(topic_prefix), [{"name": name, "partitions": 3}])
     result = plan([contract], broker.describe([name]))  # taken before anyone created it
-    admin.create_topics([NewTopic(name, 1, 1)])[name].result(timeout=10)
+    create_topic(admin, name)
     outcome = broker.create_missing(result.to_create)
     assert outcome.already_existed == {name} and not outcome.failed
     raced = plan([contract], broker.describe([name]), outcome=outcome)
@@ -254,7 +252,7 @@ def test_plan_reports_drift_with_exit_code_3(
     testbed: Testbed, admin: AdminClient, tmp_path: Path, topic_prefix: str
 ) -> None:
     topic = _topic(topic_prefix, "stock-changed")
-    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=10)
+    create_topic(admin, topic)
     path = _write_contract(tmp_path, _node(topic_prefix), topic, 3)
     planned = testbed.cli("plan", str(path))
     assert planned.returncode == 3, planned.stdout + planned.stderr

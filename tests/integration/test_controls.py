@@ -8,7 +8,7 @@ from kubernetes import client
 
 from contract_operator.model.contract import GROUP, PLURAL, VERSION
 
-from .conftest import free_port, metric, wait_cycles, wait_for
+from .conftest import create_topic, free_port, metric, wait_cycles, wait_for
 from .test_operator import NodeContracts, _nc
 
 
@@ -81,7 +81,6 @@ def _topic_id(admin, topic: str) -> str | None:  # type: ignore[no-untyped-def]
 def test_a_topic_recreated_out_of_band_is_noticed_by_its_id(
     kube, namespace, start_operator, admin, topic_prefix
 ) -> None:
-    from confluent_kafka.admin import NewTopic
 
     port = free_port()
     start_operator(namespace, "--metrics-port", str(port), "--resync-seconds", "3")
@@ -97,7 +96,7 @@ def test_a_topic_recreated_out_of_band_is_noticed_by_its_id(
     wait_cycles(port, 1)  # right after a cycle: the next one is a resync (3 s) away
     admin.delete_topics([topic])[topic].result(10)
     wait_for(lambda: _topic_id(admin, topic) is None, 10, interval=0.05, what="deleted")
-    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(10)
+    create_topic(admin, topic)
     second_id = wait_for(lambda: _topic_id(admin, topic), 10, interval=0.05, what="re-created")
     wait_for(
         lambda: ncs.get("orders")["status"]["topics"][0].get("topicId") == second_id,

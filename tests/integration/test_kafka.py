@@ -35,6 +35,7 @@ from .conftest import (
     KAFKA,
     OperatorProcess,
     Testbed,
+    create_topic,
     free_port,
     operator_args,
     wait_cycles,
@@ -150,8 +151,7 @@ def states(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]
 
 
 def _create(admin: AdminClient, name: str, partitions: int = 1, rf: int = 1, **config: str) -> None:
-    admin.create_topics([NewTopic(name, partitions, rf, config=config)])[name].result(timeout=30)
-    wait_for(lambda: name in admin.list_topics(timeout=10).topics, what=f"{name} listed")
+    create_topic(admin, name, partitions, rf, **config)
 
 
 # --- the operator's ACLs: sufficient and each one needed --------------------------------------

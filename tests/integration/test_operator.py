@@ -6,12 +6,12 @@ import time
 from typing import Any
 
 import pytest
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource
 from kubernetes import client
 
 from contract_operator.model.contract import GROUP, PLURAL, VERSION
 
-from .conftest import CYCLES, free_port, metric, wait_cycles, wait_for
+from .conftest import CYCLES, create_topic, free_port, metric, wait_cycles, wait_for
 
 
 def _nc(name: str, node: str, publish: list[dict] = (), subscribe: list[str] = ()) -> dict:  # type: ignore[assignment]
@@ -121,11 +121,8 @@ def test_preexisting_drifted_topic_is_reported_and_left_unchanged(
     kube, namespace, start_operator, admin, topic_prefix
 ) -> None:
     node, topic = _names(topic_prefix)
-    admin.create_topics([NewTopic(topic, 2, 1, config={"retention.ms": "3600000"})])[topic].result(
-        10
-    )
-    # A real cluster's metadata trails a create by a moment: compare with the settled topic.
-    before = wait_for(lambda: (d := _describe(admin, topic))[0] == 2 and d, what="topic visible")
+    create_topic(admin, topic, 2, **{"retention.ms": "3600000"})
+    before = _describe(admin, topic)
     port = free_port()
     start_operator(namespace, "--metrics-port", str(port))
     ncs = NodeContracts(kube, namespace)
@@ -350,8 +347,7 @@ def test_unowned_topics_are_counted_and_logged_once(
 
     node, topic = _names(topic_prefix)
     left_behind = f"onex.evt.{node}.order-created.v1"  # the old name after a rename
-    for future in admin.create_topics([NewTopic(left_behind, 1, 1)]).values():
-        future.result(timeout=10)
+    create_topic(admin, left_behind)
     metrics = free_port()
     op = start_operator(namespace, "--metrics-port", str(metrics))
     ncs = NodeContracts(kube, namespace)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 from kubernetes import client
 
 from contract_operator.adapters.broker import Broker, BrokerSettings
 from contract_operator.cli.report import EXIT_ERROR, EXIT_OK, EXIT_UNOWNED
-from tests.integration.conftest import Testbed
+from tests.integration.conftest import Testbed, create_topic
 
 
 def _namespace(kube: client.ApiClient) -> str:
@@ -49,7 +49,7 @@ def _apply(
 
 
 def _create(admin: AdminClient, name: str, partitions: int, **config: str) -> None:
-    admin.create_topics([NewTopic(name, partitions, 1, config=config)])[name].result(timeout=30)
+    create_topic(admin, name, partitions, **config)
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
-from .conftest import wait_for
+from .conftest import create_topic, wait_for
 from .test_operator import NodeContracts, _describe, _nc
 
 
 def _create(admin: AdminClient, topic: str, partitions: int, **config: str) -> None:
-    admin.create_topics([NewTopic(topic, partitions, 1, config=config)])[topic].result(10)
+    create_topic(admin, topic, partitions, **config)
 
 
 def test_undeclared_partitions_on_a_preexisting_topic_are_not_drift(

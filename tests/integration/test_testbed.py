@@ -6,8 +6,10 @@ import time
 
 import pytest
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource
 from kubernetes import client
+
+from .conftest import create_topic
 
 
 def _crd(group: str) -> dict:
@@ -79,10 +81,7 @@ def test_apiserver_rejects_an_object_that_breaks_the_crd_pattern(
 
 def test_broker_creates_and_describes_a_topic(admin: AdminClient, topic_prefix: str) -> None:
     name = f"{topic_prefix}.testbed"
-    futures = admin.create_topics(
-        [NewTopic(name, num_partitions=3, replication_factor=1, config={"retention.ms": "60000"})]
-    )
-    futures[name].result(timeout=10)
+    create_topic(admin, name, 3, **{"retention.ms": "60000"})
 
     metadata = admin.list_topics(topic=name, timeout=10)
     assert len(metadata.topics[name].partitions) == 3
