@@ -1,8 +1,10 @@
 """The only code that talks to the Kafka-API broker: batched reads and `create_topics`, no more.
 
 Create-only is enforced by construction: this adapter never calls alter_configs,
-incremental_alter_configs, create_partitions or delete_topics, and tests assert that the
-AdminClient methods it touches are exactly the read calls and `create_topics`.
+incremental_alter_configs, create_partitions, delete_topics, or any call that changes a
+consumer group (alter/delete offsets, delete groups); reading groups is ListGroups,
+DescribeGroups and OffsetFetch. Tests assert that the AdminClient methods it touches are
+exactly the read calls and `create_topics`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..core.snapshot import (
     BrokerSnapshot,
     ClusterSettings,
     CreateResult,
+    GroupReading,
     ObservedTopic,
     TopicRequest,
 )
@@ -68,6 +71,8 @@ DESCRIBE_BATCH = 2000
 # How long a cycle may spend at least learning what a create made (Broker.describe_topics; the
 # broker timeout if longer): a broker that does not know the new topics yet is asked again.
 AFTER_CREATE_SECONDS = 2.0
+# Groups per DescribeGroups request when reading consumer groups (Broker.consumer_groups).
+GROUP_BATCH = 100
 # The topic named in the Metadata request that finds the brokers' ids (any name would do).
 CLUSTER_PROBE_TOPIC = "__consumer_offsets"
 # librdkafka's own codes whose message names the real cause of a failed connection.
@@ -211,6 +216,10 @@ class Broker:
             self._count("metadata", error=True)
             raise self._unreachable(exc, timeout) from exc
         return {name: t for name, t in metadata.topics.items() if t.error is None}
+
+    def topic_names(self) -> frozenset[str]:
+        """Every topic the broker lists (one Metadata request)."""
+        return frozenset(self._list_topics())
 
     def describe(
         self,
@@ -532,6 +541,65 @@ class Broker:
             self._count("list_offsets", error=True)
         out.update({name: total for name, total in totals.items() if name not in refused})
         return out
+
+    def consumer_groups(self) -> GroupReading:
+        """Every consumer group and the topics it reads, read-only: one ListGroups request,
+        DescribeGroups (GROUP_BATCH groups each) for the members' assignments, and one
+        OffsetFetch per group (librdkafka sends one group per request), all in flight at once.
+
+        A group the broker refuses to describe (no DESCRIBE ACL on it) is named in
+        `unreadable` with the broker's reason, never guessed.
+        """
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        timeout = self.settings.timeout_s
+        self._count("list_groups")
+        try:
+            listed = self._admin.list_consumer_groups(request_timeout=timeout).result(
+                timeout=timeout + 1
+            )
+        except KafkaException as exc:
+            self._count("list_groups", error=True)
+            raise BrokerError(
+                f"{self._where()} failed to list consumer groups: {_reason(exc)}"
+            ) from exc
+        ids = sorted(g.group_id for g in listed.valid)
+        topics: dict[str, set[str]] = {g: set() for g in ids}
+        unreadable: dict[str, str] = {}
+        offsets: dict[str, Any] = {}
+        for group in ids:
+            self._count("offset_fetch")
+            offsets.update(
+                self._admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(group)], request_timeout=timeout
+                )
+            )
+        described: dict[str, Any] = {}
+        for start in range(0, len(ids), GROUP_BATCH):
+            self._count("describe_groups")
+            described.update(
+                self._admin.describe_consumer_groups(
+                    ids[start : start + GROUP_BATCH], request_timeout=timeout
+                )
+            )
+        for group, future in offsets.items():
+            try:
+                found = future.result(timeout=timeout + 1).topic_partitions or []
+                topics[group].update(tp.topic for tp in found if tp.offset >= 0)
+            except KafkaException as exc:
+                unreadable[group] = _reason(exc)
+        for group, future in described.items():
+            try:
+                for member in future.result(timeout=timeout + 1).members:
+                    assigned = member.assignment.topic_partitions if member.assignment else []
+                    topics[group].update(tp.topic for tp in assigned)
+            except KafkaException as exc:
+                unreadable.setdefault(group, _reason(exc))
+        if unreadable:
+            self._count("offset_fetch", error=True)
+        return GroupReading(
+            {g: frozenset(t) for g, t in topics.items() if g not in unreadable}, unreadable
+        )
 
 
 # Kafka's controller refuses a CreateTopics whose metadata records exceed 10,000 ("Unable to

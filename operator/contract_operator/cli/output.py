@@ -1,0 +1,59 @@
+"""Write generated documents (contracts, AsyncAPI) to stdout or one file each in a directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import yaml
+
+from contract_operator.cli.common import UsageError
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str  # used with --output-dir
+    body: dict[str, Any]
+    comment: tuple[str, ...] = ()  # lines written above the document (YAML only)
+
+
+def dump(doc: Document, fmt: str = "yaml") -> str:
+    if fmt == "json":
+        return json.dumps(doc.body, indent=2) + "\n"
+    head = "".join(f"# {line}\n".replace("# \n", "#\n") for line in doc.comment)
+    # Keys in the order written (apiVersion, kind, metadata, spec), as people write manifests.
+    return head + yaml.safe_dump(doc.body, sort_keys=False, width=100, allow_unicode=True)
+
+
+def write_documents(
+    docs: Sequence[Document],
+    out: TextIO,
+    output_dir: str | None,
+    fmt: str = "yaml",
+    force: bool = False,
+) -> list[str]:
+    """Documents to `out` (YAML separated by ---; JSON one per line-block), or each to its own
+    file in `output_dir` (created if needed; an existing file is kept unless `force`). Returns
+    the paths written."""
+    if output_dir is None:
+        if fmt == "json" and len(docs) != 1:
+            raise UsageError("JSON output holds one document: use --output-dir or --bundle")
+        out.write("---\n".join(dump(d, fmt) for d in docs))
+        return []
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise UsageError(f"{output_dir} exists and is not a directory")
+    paths = [os.path.join(output_dir, d.filename) for d in docs]
+    clashes = [p for p in paths if os.path.exists(p)]
+    if clashes and not force:
+        raise UsageError(f"{clashes[0]} already exists; pass --force to overwrite")
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        for path, doc in zip(paths, docs, strict=True):
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(dump(doc, fmt))
+    except OSError as exc:
+        raise UsageError(f"cannot write to {output_dir}: {exc.strerror or exc}") from None
+    return paths
