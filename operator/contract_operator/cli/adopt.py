@@ -19,6 +19,7 @@ from contract_operator.cli.connection import add_connection_options, broker_sett
 from contract_operator.cli.output import Document, write_documents
 from contract_operator.core.adopt import AdoptedContract, Adoption, adopt, group_rule
 from contract_operator.core.adopt_summary import render_summary
+from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.model.contract import Contract
 from contract_operator.model.documents import Shape, contract_document
 from contract_operator.model.loader import load_paths
@@ -101,9 +102,22 @@ def add_parser(subparsers: Any) -> None:
         metavar="PATH",
         help="contract files whose topics count as already published (repeatable)",
     )
+    parser.add_argument(
+        "--topics",
+        metavar="REGEX",
+        help="only adopt topics whose names this regex matches (searched anywhere in the "
+        "name), e.g. '^onex\\.[a-z]+\\.billing\\.' for one team at a time",
+    )
     add_naming_options(parser)
     add_connection_options(parser)
     parser.set_defaults(func=run_adopt)
+
+
+def _scope(text: str | None) -> re.Pattern[str] | None:
+    try:
+        return re.compile(text) if text else None
+    except re.error as exc:
+        raise UsageError(f"--topics {text!r} is not a valid regex: {exc}") from None
 
 
 def _group_rules(texts: list[str]) -> list[re.Pattern[str]]:
@@ -162,16 +176,20 @@ def run_adopt(args: argparse.Namespace, out: TextIO | None = None) -> int:
             "segment decides which node's contract publishes a topic"
         )
     group_rules = _group_rules(args.group_rules)
+    scope = _scope(args.topics)
     try:
         existing = _existing(args)
         broker = Broker(broker_settings(args))
-        snapshot = broker.describe(broker.topic_names())
+        names = broker.topic_names()
+        # Out of scope is never described: DescribeConfigs is the costly read.
+        snapshot = broker.describe({n for n in names if scope is None or scope.search(n)})
+        snapshot = BrokerSnapshot(snapshot.topics, names, snapshot.cluster)
         groups = broker.consumer_groups()
     except (BrokerError, ClusterError) as exc:
         print(f"contract-operator adopt: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     taken = {c.name for c in existing if c.namespace == args.namespace}
-    result = adopt(snapshot, groups, rules, group_rules, existing, taken)
+    result = adopt(snapshot, groups, rules, group_rules, existing, taken, scope)
     paths = write_documents(_documents(args, result), out, args.output_dir, force=args.force)
     where = broker.settings.bootstrap_servers
     sys.stderr.write(render_summary(result, where, paths))

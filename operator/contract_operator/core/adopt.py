@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from contract_operator.core.naming import NamingRules, check_contract, parse_topic
+from contract_operator.core.naming import NamingRules, check_contract, corrected_name, parse_topic
 from contract_operator.core.snapshot import BrokerSnapshot, GroupReading, ObservedTopic
 from contract_operator.model.contract import NODE_PATTERN, Contract, ContractSpec, PublishTopic
 from contract_operator.model.limits import MAX_PUBLISH_TOPICS, MAX_SUBSCRIBE_TOPICS
@@ -164,10 +164,14 @@ def adopt(
     group_rules: Sequence[re.Pattern[str]] = (),
     existing: Sequence[Contract] = (),
     taken_names: Collection[str] = (),
+    scope: re.Pattern[str] | None = None,
 ) -> Adoption:
     """One contract per producer segment for the topics on the broker, with the subscriptions
     of the consumer groups `group_rules` map to nodes. Topics `existing` contracts publish are
-    left to them; `taken_names` are NodeContract names already used in the target namespace."""
+    left to them; `taken_names` are NodeContract names already used in the target namespace.
+    With `scope`, only topics whose names it matches are looked at (a team at a time)."""
+    if scope is not None:
+        snapshot, groups = _in_scope(snapshot, groups, scope)
     readers: dict[str, list[str]] = {}
     for group, topics in sorted(groups.topics.items()):
         for topic in topics:
@@ -189,7 +193,7 @@ def adopt(
             publish.setdefault(node, []).append(declared(observed))
     published = {str(t["name"]) for topics in publish.values() for t in topics} | owned.keys()
     subscribe, withheld, unmapped = _subscriptions(
-        groups, group_rules, published, {b.topic: b for b in breakers}, existing
+        groups, group_rules, published, {b.topic: b for b in breakers}, existing, rules
     )
     contracts = _contracts(publish, subscribe, set(taken_names))
     return Adoption(
@@ -203,12 +207,26 @@ def adopt(
     )
 
 
+def _in_scope(
+    snapshot: BrokerSnapshot, groups: GroupReading, scope: re.Pattern[str]
+) -> tuple[BrokerSnapshot, GroupReading]:
+    """The topics `scope` matches, and the groups reading any of them (those topics only)."""
+    names = frozenset(n for n in snapshot.all_names if scope.search(n))
+    topics = {n: t for n, t in snapshot.topics.items() if n in names}
+    reads = {g: frozenset(t for t in ts if scope.search(t)) for g, ts in groups.topics.items()}
+    return (
+        BrokerSnapshot(topics, names, snapshot.cluster),
+        GroupReading({g: ts for g, ts in reads.items() if ts}, groups.unreadable),
+    )
+
+
 def _subscriptions(
     groups: GroupReading,
     group_rules: Sequence[re.Pattern[str]],
     published: Collection[str],
     breakers: Mapping[str, RuleBreaker],
     existing: Sequence[Contract],
+    rules: NamingRules,
 ) -> tuple[dict[str, set[str]], list[Withheld], dict[str, frozenset[str]]]:
     """Each mapped group's topics as its node's subscriptions. A topic nobody would publish is
     withheld (it would be a broken wire), with the rename when its name breaks the rules."""
@@ -227,7 +245,11 @@ def _subscriptions(
                 if (node, topic) not in already:
                     subscribe[node].add(topic)
             elif topic in breakers:
-                reason = f"{breakers[topic].message}. {breakers[topic].fix}".strip()
+                fix = breakers[topic].fix
+                renamed = corrected_name(topic, rules)
+                if renamed in published:  # the consumer's typo of a topic that is adopted
+                    fix = f"Subscribe to {renamed} instead (it is published)."
+                reason = f"its name breaks the naming rules. {fix}".strip()
                 withheld.append(Withheld(node, group, topic, reason))
             else:
                 reason = "no topic of that name is on the broker, and no contract publishes it"
