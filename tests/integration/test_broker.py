@@ -201,13 +201,17 @@ def test_adapter_touches_only_read_calls_and_create_topics(
     outcome = broker.create_missing(plan([contract], broker.describe([name])).to_create)
     assert broker.after_create(outcome).topics[name].replication_factor == 3
     wait_for(lambda: broker.describe([name]).topics, what="the topic described")
+    broker.consumer_groups()  # what `adopt` reads: groups, their members and offsets
     assert recording.calls == {
         "list_topics",
         "describe_configs",
         "create_topics",
         "describe_topics",
+        "list_consumer_groups",
+        "describe_consumer_groups",
+        "list_consumer_group_offsets",
     }
-    mutators = ("alter", "delete", "create_partitions", "incremental")
+    mutators = ("alter", "delete", "create_partitions", "incremental", "reset")
     assert not [m for m in dir(Broker) if any(word in m for word in mutators)]
 
 
