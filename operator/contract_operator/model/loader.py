@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
@@ -11,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from contract_operator.model.asyncapi import AsyncAPIError, contract_documents, is_asyncapi
 from contract_operator.model.contract import KIND, Contract, ContractError, is_manifest
 from contract_operator.model.limits import MAX_ALIAS_EXPANSION, MAX_FILE_BYTES
 from contract_operator.model.problems import Problem, Severity
@@ -152,6 +154,11 @@ def _read_documents(path: str) -> tuple[list[Any], list[Problem]]:
         return [], [problem(Severity.ERROR, exc.code, str(exc), exc.fix)]
     except (OSError, UnicodeDecodeError) as exc:
         return [], [problem(Severity.ERROR, "unreadable", f"cannot read the file: {exc}")]
+    if path.endswith(".json"):  # AsyncAPI documents are often JSON; YAML 1.1 misreads some
+        try:
+            return [json.loads(text, object_pairs_hook=_unique_keys)], []
+        except ValueError as exc:
+            return [], [problem(Severity.ERROR, "json-syntax", f"not valid JSON: {exc}")]
     try:
         docs = _load_all(text)
     except yaml.MarkedYAMLError as exc:
@@ -173,6 +180,16 @@ def _read_documents(path: str) -> tuple[list[Any], list[Problem]]:
     if not docs:
         return [], [problem(Severity.WARNING, "empty-file", "the file holds no YAML documents")]
     return docs, []
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads keeps the last of two equal keys silently, as YAML does: refuse it."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
 
 
 class _Refused(Exception):
@@ -276,6 +293,21 @@ def _contract_documents(
     """The documents that claim to be contracts; other Kubernetes kinds are skipped with a note."""
     if not isinstance(doc, Mapping):
         yield doc, source  # the model names what is wrong with it
+        return
+    if is_asyncapi(doc):  # an AsyncAPI document: the contracts it describes
+        try:
+            for contract in contract_documents(doc):
+                yield contract, source
+        except AsyncAPIError as exc:
+            problems.append(
+                Problem(
+                    Severity.ERROR,
+                    "asyncapi",
+                    f"not read as contracts: {exc}",
+                    "Fix the AsyncAPI document (contract-operator asyncapi export writes one).",
+                    source=source,
+                )
+            )
         return
     kind = doc.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
