@@ -213,6 +213,7 @@ def _roles(doc: Mapping[str, Any]) -> Iterator[tuple[str | None, str, str, dict[
     """(contract key or None, send|receive, topic, declaration) for every operation."""
     version = str(doc.get("asyncapi"))
     if version.startswith("3."):
+        _mapping(doc.get("channels"), "channels")
         for oid, op in _mapping(doc.get("operations"), "operations").items():
             op, _ = _resolve(doc, op, oid)
             action = op.get("action") if isinstance(op, Mapping) else None
