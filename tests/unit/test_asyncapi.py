@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from contract_operator.core.checks import check_contracts
@@ -237,14 +237,19 @@ TYPED_KEYS = [
 TRICKY = ["0100", "-0", "+5", "-2", "-1", "7", "true", "True", "compact,delete", "delete, compact"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     config=st.dictionaries(
         st.sampled_from(TYPED_KEYS),
-        st.one_of(st.sampled_from(TRICKY), st.text("0123456789-,acdeflmoprtu", max_size=8)),
+        # Mostly the values at the edge of a type, some random ones of the same letters.
+        st.one_of(
+            *[st.sampled_from(TRICKY)] * 3, st.text("0123456789-,acdeflmoprtuTF", max_size=8)
+        ),
+        min_size=3,
         max_size=len(TYPED_KEYS),
     )
 )
+@example(config={"confluent.key.schema.validation": "True", "retention.ms": "0100"})
 def test_every_config_value_survives_the_bindings_types(config: dict[str, str]) -> None:
     topic = {"name": COMPLETE, "config": config}
     contract = Contract.from_manifest(
