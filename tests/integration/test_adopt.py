@@ -3,6 +3,7 @@ and no creates."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 from kubernetes import client
 
+from contract_operator.adapters.kafka_acls import ADOPT_ACLS
 from contract_operator.model.loader import load_paths
 
 from .conftest import Testbed, create_topic, wait_for
+from .test_kafka import cli, principal  # noqa: F401 - the principal fixture
 from .test_operator import NodeContracts, _nc
 
 pytestmark = pytest.mark.usefixtures("nodecontract_crd")
@@ -217,3 +220,42 @@ def test_groups_are_read_from_offsets_and_assignments(
         assert broker.consumer_groups().topics.get(group) == {topic}
     finally:
         consumer.close()
+
+
+# --- the ACLs adopt needs on a secured cluster ---------------------------------------------
+
+
+def _adopt_as(user, bus: Bus) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    args = ["adopt", "--no-cluster", "--group-to-node", "{node}-consumer", "--topics", bus.p]
+
+    def attempt() -> subprocess.CompletedProcess[str] | None:
+        done = cli(user.env(), *args)
+        return None if "Authentication failed" in done.stderr else done
+
+    return wait_for(attempt, 30, what="SCRAM login of a new principal")  # type: ignore[no-any-return]
+
+
+def test_adopt_acls_are_sufficient_and_groups_need_their_describe(
+    testbed: Testbed,
+    admin: AdminClient,
+    topic_prefix: str,
+    principal,  # type: ignore[no-untyped-def]  # noqa: F811 - the fixture imported above
+) -> None:
+    bus = Bus(topic_prefix)
+    bus.seed(testbed, admin)
+    adopted = _adopt_as(principal(ADOPT_ACLS), bus)
+    assert adopted.returncode == 3, adopted.stderr
+    docs = {d["node"]: d for d in yaml.safe_load_all(adopted.stdout)}
+    assert docs[bus.notifier]["event_bus"]["subscribe_topics"] == [bus.complete]
+    assert {
+        "name": bus.request,
+        "partitions": 1,
+        "replication_factor": 1,
+        "config": {"cleanup.policy": "compact"},
+    } in docs[bus.router]["event_bus"]["publish_topics"]
+    assert "Unreadable" not in adopted.stderr
+
+    without_groups = tuple(a for a in ADOPT_ACLS if a.resource_type != "GROUP")
+    blind = _adopt_as(principal(without_groups), bus)
+    assert blind.returncode == 3, blind.stderr  # the rule-breaking names are still listed
+    assert bus.notifier not in {d["node"] for d in yaml.safe_load_all(blind.stdout)}

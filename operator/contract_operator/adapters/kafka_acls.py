@@ -49,6 +49,19 @@ OPERATOR_ACLS: tuple[Acl, ...] = (
     Acl("CLUSTER", "kafka-cluster", "DESCRIBE_CONFIGS", "read the cluster's topic defaults"),
 )
 
+# `contract-operator adopt` is run by a person or CI, not by the operator: its principal reads
+# topics and consumer groups and never creates anything (tests/integration/test_adopt.py runs
+# it holding only these, and once without the GROUP entry).
+ADOPT_ACLS: tuple[Acl, ...] = (
+    # Broker.describe: Metadata (partitions, replicas), DescribeTopicPartitions (topic ids).
+    Acl("TOPIC", "*", "DESCRIBE", "list topics, their partitions and replicas"),
+    # Broker._describe_batch: the configs set on each topic, declared as they are.
+    Acl("TOPIC", "*", "DESCRIBE_CONFIGS", "read the configs set on each topic"),
+    # Broker.consumer_groups: ListGroups lists only the groups the principal may describe;
+    # DescribeGroups (assignments) and OffsetFetch (committed offsets) need it per group.
+    Acl("GROUP", "*", "DESCRIBE", "list consumer groups, their members and committed offsets"),
+)
+
 
 def bindings(principal: str, acls: tuple[Acl, ...] = OPERATOR_ACLS) -> list[AclBinding]:
     """The AdminClient's bindings for `acls`, allowed to `principal` from any host."""
@@ -97,16 +110,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("action", choices=("print", "grant"))
     parser.add_argument("--principal", default="User:contract-operator")
+    parser.add_argument(
+        "--for",
+        dest="who",
+        choices=("operator", "adopt"),
+        default="operator",
+        help="the operator's ACLs (default) or those `contract-operator adopt` needs",
+    )
     parser.add_argument("--bootstrap-servers", help="for grant: an admin-capable listener")
     args = parser.parse_args(argv)
+    acls = ADOPT_ACLS if args.who == "adopt" else OPERATOR_ACLS
     if args.action == "print":
-        print("\n".join(kafka_acls_commands(args.principal)))
+        print("\n".join(kafka_acls_commands(args.principal, acls)))
         return 0
     if not args.bootstrap_servers:
         parser.error("grant needs --bootstrap-servers")
     admin = AdminClient({"bootstrap.servers": args.bootstrap_servers, "log_level": 0})
-    grant(admin, args.principal)
-    print(f"granted {len(OPERATOR_ACLS)} ACLs to {args.principal}", file=sys.stderr)
+    grant(admin, args.principal, acls)
+    print(f"granted {len(acls)} ACLs to {args.principal}", file=sys.stderr)
     return 0
 
 

@@ -46,8 +46,9 @@ what is listed instead (on stderr; the contracts go to stdout or --output-dir):
   - subscriptions that would be broken wires (a group reading a rule-breaking name);
     also written as comments in the node's contract
 
-Kafka ACLs adopt needs on a secured cluster: DESCRIBE on the cluster, DESCRIBE and
-DESCRIBE_CONFIGS on the topics, DESCRIBE on the groups (adapters/kafka_acls.py ADOPT_ACLS).
+Kafka ACLs adopt needs on a secured cluster: DESCRIBE and DESCRIBE_CONFIGS on the topics,
+DESCRIBE on the consumer groups (a group it may not describe is not even listed); no CREATE.
+`python -m contract_operator.adapters.kafka_acls print --for adopt` prints them.
 Kubernetes: list on nodecontracts (skip with --no-cluster).
 
 exit status: 0 everything on the broker was adopted, 3 contracts were written but something
