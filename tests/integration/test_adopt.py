@@ -226,7 +226,8 @@ def test_groups_are_read_from_offsets_and_assignments(
 
 
 def _adopt_as(user, bus: Bus) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    args = ["adopt", "--no-cluster", "--group-to-node", "{node}-consumer", "--topics", bus.p]
+    args = ["adopt", "--no-cluster", "--format", "contract-yaml", "--topics", bus.p]
+    args += ["--group-to-node", "{node}-consumer"]
 
     def attempt() -> subprocess.CompletedProcess[str] | None:
         done = cli(user.env(), *args)
