@@ -123,7 +123,7 @@ def test_adopted_contracts_reconcile_ready_with_no_drift_and_no_creates(
     # would be broken, the group nothing maps, the topic a NodeContract already publishes.
     err = adopted.stderr
     assert f"{bus.typo} does not match the naming pattern" in err
-    assert f"Rename it to {bus.complete}." in err
+    assert f"fix: {bus.complete} exists: point its readers at {bus.complete}" in err
     assert f"{bus.legacy} does not match the naming pattern" in err
     assert f"x {bus.notifier} (group {bus.notifier}-consumer) reads {bus.typo}" in err
     assert f"Subscribe to {bus.complete} instead (it is published)." in err

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import ValidationError
 
@@ -134,6 +134,21 @@ def _rule_breaker(topic: str, rules: NamingRules, readers: tuple[str, ...]) -> R
     return RuleBreaker(topic, message, fix, readers)
 
 
+def _twin_of_existing(
+    breaker: RuleBreaker, names: Collection[str], rules: NamingRules
+) -> RuleBreaker:
+    """A rule-breaking spelling of a topic that exists: the fix is to leave it, not rename it
+    (typically auto-created by a consumer's typo)."""
+    twin = corrected_name(breaker.topic, rules)
+    if twin is None or twin not in names:
+        return breaker
+    fix = (
+        f"{twin} exists: point its readers at {twin}, then remove this topic on the broker "
+        "(adopt never deletes anything)."
+    )
+    return replace(breaker, fix=fix)
+
+
 def _unfit(topic: ObservedTopic, readers: tuple[str, ...]) -> RuleBreaker | None:
     """A topic whose settings no contract can declare (a config value the CRD refuses)."""
     try:
@@ -186,7 +201,7 @@ def adopt(
         if breaker is None and observed is not None:
             breaker = _unfit(observed, tuple(readers.get(name, ())))
         if breaker is not None:
-            breakers.append(breaker)
+            breakers.append(_twin_of_existing(breaker, snapshot.all_names, rules))
         elif observed is not None:  # listed but gone before it was described: not adopted
             parts = parse_topic(name, rules)
             node = (parts and parts.producer) or PLACEHOLDER_NODE
