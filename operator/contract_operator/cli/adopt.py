@@ -16,7 +16,7 @@ from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
 from contract_operator.cli.common import UsageError, add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
-from contract_operator.cli.output import Document, write_documents
+from contract_operator.cli.output import Document, check_output_dir, write_documents
 from contract_operator.core.adopt import AdoptedContract, Adoption, adopt, group_rule
 from contract_operator.core.adopt_summary import render_summary
 from contract_operator.core.snapshot import BrokerSnapshot
@@ -178,6 +178,7 @@ def run_adopt(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
     group_rules = _group_rules(args.group_rules)
     scope = _scope(args.topics)
+    check_output_dir(args.output_dir)
     try:
         existing = _existing(args)
         broker = Broker(broker_settings(args))

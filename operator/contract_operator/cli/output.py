@@ -32,6 +32,12 @@ def dump(doc: Document, fmt: str = "yaml") -> str:
     return head + text
 
 
+def check_output_dir(output_dir: str | None) -> None:
+    """Refuse an output directory that cannot be one before any work is done."""
+    if output_dir is not None and os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise UsageError(f"{output_dir} exists and is not a directory")
+
+
 def write_documents(
     docs: Sequence[Document],
     out: TextIO,
@@ -47,8 +53,7 @@ def write_documents(
             raise UsageError("JSON output holds one document: use --output-dir or --bundle")
         out.write("---\n".join(dump(d, fmt) for d in docs))
         return []
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise UsageError(f"{output_dir} exists and is not a directory")
+    check_output_dir(output_dir)
     paths = [os.path.join(output_dir, d.filename) for d in docs]
     clashes = [p for p in paths if os.path.exists(p)]
     if clashes and not force:
