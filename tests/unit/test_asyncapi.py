@@ -257,3 +257,94 @@ def test_every_config_value_survives_the_bindings_types(config: dict[str, str]) 
     )
     (back,) = _read_back([to_asyncapi([contract])], "yaml")
     assert back.published[0].config == contract.published[0].config
+
+
+_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 3),
+    st.sampled_from(["send", "receive", "#/channels/c", "x", "3.0.0", "2.6.0"]),
+)
+_JUNK = st.recursive(
+    _LEAF,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "$ref",
+                    "action",
+                    "channel",
+                    "address",
+                    "bindings",
+                    "kafka",
+                    "topic",
+                    "partitions",
+                    "replicas",
+                    "topicConfiguration",
+                    "x-eventbus-config",
+                    "x-eventbus-contract",
+                    "subscribe",
+                    "publish",
+                    "c",
+                    "contracts",
+                    "node",
+                    "name",
+                    "x-eventbus",
+                    "title",
+                ]
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+_CHANNEL = st.fixed_dictionaries(
+    {},
+    optional={
+        "address": _JUNK,
+        "bindings": st.fixed_dictionaries({"kafka": _JUNK}),
+        "subscribe": _JUNK,
+        "publish": _JUNK,
+    },
+)
+_OPERATION = st.fixed_dictionaries(
+    {"action": st.sampled_from(["send", "receive"]), "channel": st.just({"$ref": "#/channels/c"})},
+    optional={"x-eventbus-contract": _JUNK},
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    version=st.sampled_from(["3.0.0", "2.6.0", 3, None]),
+    info=st.one_of(_JUNK, st.just({"title": "a"})),
+    channels=st.one_of(_JUNK, st.fixed_dictionaries({"c": _CHANNEL})),
+    operations=st.one_of(_JUNK, st.dictionaries(st.sampled_from("op"), _OPERATION)),
+)
+@example(  # found by reading the code: an operation naming its contract with a list
+    version="3.0.0",
+    info={"title": "a"},
+    channels={"c": {}},
+    operations={
+        "o": {"action": "send", "channel": {"$ref": "#/channels/c"}, "x-eventbus-contract": ["x"]}
+    },
+)
+def test_any_document_is_read_or_refused_with_an_asyncapi_error(
+    version: Any, info: Any, channels: Any, operations: Any
+) -> None:
+    from contract_operator.model.asyncapi import AsyncAPIError, contract_documents
+
+    doc = {"asyncapi": version, "info": info, "channels": channels, "operations": operations}
+    try:
+        documents = contract_documents(doc)
+    except AsyncAPIError as exc:
+        assert str(exc)
+        return
+    for document in documents:  # whatever it read, the model judges with a clean error
+        try:
+            Contract.from_manifest(document, "junk")
+        except ContractError as exc:
+            assert exc.errors

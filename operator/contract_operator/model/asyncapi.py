@@ -284,6 +284,8 @@ def contract_documents(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     publish: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in keys}
     subscribe: dict[str, list[str]] = {k: [] for k in keys}
     for key, action, name, declared in _roles(doc):
+        if key is not None and not isinstance(key, str):
+            raise AsyncAPIError(f"{CONTRACT_EXTENSION} must be a contract's key, got {key!r}")
         if key is None and not keys:
             raise AsyncAPIError(f"info.{EXTENSION}.contracts is empty but operations exist")
         key = key if key is not None else keys[0]
