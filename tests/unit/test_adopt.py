@@ -163,3 +163,10 @@ def test_group_rules(rule: str, group: str, node: str | None) -> None:
 def test_bad_group_rules_say_what_to_write(rule: str) -> None:
     with pytest.raises(ValueError, match="group rule"):
         group_rule(rule)
+
+
+def test_a_rogue_declaration_owns_nothing_so_the_topic_is_still_adopted() -> None:
+    rogue = contract("rogue", publish=[INVOICE])  # billing's segment: the producer rule
+    result = adopt(snapshot(topic(INVOICE)), groups(), RULES, existing=[rogue])
+    assert not result.owned
+    assert [c.spec.node for c in result.contracts] == ["billing"]

@@ -191,7 +191,7 @@ def adopt(
     for group, topics in sorted(groups.topics.items()):
         for topic in topics:
             readers.setdefault(topic, []).append(group)
-    owned = {t.name: c.key for c in existing for t in c.published}
+    owned = _owned(existing, rules)
     internal = tuple(sorted(n for n in snapshot.all_names if is_internal(n)))
     publish: dict[str, list[dict[str, object]]] = {}
     breakers: list[RuleBreaker] = []
@@ -220,6 +220,18 @@ def adopt(
         unreadable_groups=dict(groups.unreadable),
         internal=internal,
     )
+
+
+def _owned(existing: Sequence[Contract], rules: NamingRules) -> dict[str, str]:
+    """Topics existing contracts publish under the rules (a declaration that breaks them owns
+    nothing, as in the operator), by the first contract declaring each."""
+    owned: dict[str, str] = {}
+    for contract in existing:
+        broken = {p.topic for p in check_contract(contract, rules) if p.is_error}
+        for topic in contract.published:
+            if topic.name not in broken:
+                owned.setdefault(topic.name, contract.key)
+    return owned
 
 
 def _in_scope(
