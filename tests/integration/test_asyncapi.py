@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from contract_operator.model.asyncapi import to_asyncapi
+from contract_operator.model.asyncapi_write import to_asyncapi
 from contract_operator.model.contract import Contract, ContractError
 from contract_operator.model.loader import load_paths
 

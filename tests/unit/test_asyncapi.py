@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from contract_operator.core.checks import check_contracts
-from contract_operator.model.asyncapi import to_asyncapi
+from contract_operator.model.asyncapi_write import to_asyncapi
 from contract_operator.model.contract import Contract, ContractError
 from contract_operator.model.loader import load_paths
 

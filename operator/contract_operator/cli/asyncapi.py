@@ -10,7 +10,7 @@ from contract_operator.cli.common import UsageError
 from contract_operator.cli.output import Document, write_documents
 from contract_operator.cli.report import SourceError, add_source_options, load_contracts
 from contract_operator.cli.validate import _plural, render_text
-from contract_operator.model.asyncapi import to_asyncapi
+from contract_operator.model.asyncapi_write import to_asyncapi
 from contract_operator.model.documents import Shape, contract_document
 from contract_operator.model.loader import LoadResult, load_paths
 from contract_operator.model.problems import Problem
