@@ -192,8 +192,9 @@ def test_an_unreachable_broker_is_one_error_line(testbed: Testbed) -> None:
     assert "cannot reach broker 127.0.0.1:9" in done.stderr
 
 
+@pytest.mark.parametrize("protocol", ["classic", "consumer"])  # "consumer": KIP-848 groups
 def test_groups_are_read_from_offsets_and_assignments(
-    testbed: Testbed, admin: AdminClient, topic_prefix: str
+    testbed: Testbed, admin: AdminClient, topic_prefix: str, protocol: str
 ) -> None:
     from contract_operator.adapters.broker import Broker, BrokerSettings
 
@@ -204,6 +205,7 @@ def test_groups_are_read_from_offsets_and_assignments(
         {
             "bootstrap.servers": testbed.bootstrap_servers,
             "group.id": group,
+            "group.protocol": protocol,
             "allow.auto.create.topics": False,
         }
     )

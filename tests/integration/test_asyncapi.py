@@ -17,15 +17,18 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from kubernetes import client
 
 from contract_operator.model.asyncapi_write import to_asyncapi
-from contract_operator.model.contract import Contract, ContractError
+from contract_operator.model.contract import GROUP, PLURAL, VERSION, Contract, ContractError
 from contract_operator.model.loader import load_paths
 
 from ..unit.test_contract_fuzz import SPECS
 from ..unit.test_crd_model_agree import crd_accepts
 from .conftest import ROOT, Testbed
+from .test_operator import NodeContracts, _nc
 
+pytestmark = pytest.mark.usefixtures("nodecontract_crd")
 PARSER_SOURCES = ROOT / "hack" / "asyncapi"
 Validator = Callable[[list[Path]], tuple[int, dict[str, list[dict[str, Any]]]]]
 
@@ -173,3 +176,43 @@ def test_asyncapi_files_are_contract_sources_for_validate_plan_and_report(
     before, after = load_paths([contracts]), load_paths([back])
     assert not after.problems
     assert {c.node: c.spec for c in after.contracts} == {c.node: c.spec for c in before.contracts}
+
+
+def test_the_clusters_nodecontracts_round_trip_through_one_bundle(
+    testbed: Testbed,
+    kube,
+    namespace: str,
+    tmp_path: Path,
+    topic_prefix: str,  # type: ignore[no-untyped-def]
+) -> None:
+    node = f"{topic_prefix}router"
+    ncs = NodeContracts(kube, namespace)
+    ncs.apply(
+        _nc(
+            "router-nc",  # a name other than the node: it travels too
+            node,
+            [
+                {
+                    "name": f"onex.evt.{node}.done.v1",
+                    "partitions": 3,
+                    "config": {"retention.ms": "7"},
+                }
+            ],
+            [f"onex.evt.{node}.done.v1"],
+        )
+    )
+    ncs.apply(_nc("listener", f"{topic_prefix}listener", [], [f"onex.evt.{node}.done.v1"]))
+    exported = testbed.cli("asyncapi", "export", "-n", namespace, "--bundle", "--title", "shop")
+    assert exported.returncode == 0, exported.stderr
+    bundle = tmp_path / "bus.asyncapi.yaml"
+    bundle.write_text(exported.stdout)
+    imported = testbed.cli("asyncapi", "import", str(bundle))
+    assert imported.returncode == 0, imported.stderr
+    back = {
+        (d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]
+        for d in yaml.safe_load_all(imported.stdout)
+    }
+    listed = client.CustomObjectsApi(kube).list_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL
+    )["items"]
+    assert back == {(namespace, o["metadata"]["name"]): o["spec"] for o in listed}

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from contract_operator.cli.common import UsageError
 from contract_operator.cli.output import Document, write_documents
 from contract_operator.cli.report import SourceError, add_source_options, load_contracts
-from contract_operator.cli.validate import _plural, render_text
+from contract_operator.cli.validate import render_text
 from contract_operator.model.asyncapi_write import to_asyncapi
 from contract_operator.model.documents import Shape, contract_document
 from contract_operator.model.loader import LoadResult, load_paths
@@ -148,7 +148,7 @@ def run_import(args: argparse.Namespace, out: TextIO | None = None) -> int:
     ]
     write_documents(docs, out, args.output_dir, force=args.force)
     print(
-        f"{_plural(len(docs), 'contract')} from {_plural(len(loaded.files), 'file')}; "
+        f"{len(docs)} contract(s) from {len(loaded.files)} file(s); "
         "check the wiring with "
         "`contract-operator validate`",
         file=sys.stderr,
