@@ -56,7 +56,7 @@ def testbed(directory: str) -> tuple[dict[str, str], bool]:
 
 
 def seed(bootstrap: str, run: str, topics: int, per_node: int, groups: int) -> list[str]:
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
     sys.path.insert(0, str(ROOT / "operator"))
@@ -92,8 +92,19 @@ def seed(bootstrap: str, run: str, topics: int, per_node: int, groups: int) -> l
             }
         )
         read = [names[(g * 7 + k * per_node + 1) % topics] for k in range(3)]
-        consumer.commit(offsets=[TopicPartition(t, 0, 0) for t in read], asynchronous=False)
-        consumer.close()
+        try:
+            for attempt in range(60):
+                try:
+                    offsets = [TopicPartition(t, 0, 0) for t in read]
+                    consumer.commit(offsets=offsets, asynchronous=False)
+                    break
+                except KafkaException as exc:
+                    # A fresh cluster is still electing the coordinators of __consumer_offsets.
+                    if not exc.args[0].retriable() or attempt == 59:
+                        raise
+                    time.sleep(0.5)
+        finally:
+            consumer.close()
 
     started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:

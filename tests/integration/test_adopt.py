@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 from kubernetes import client
 
@@ -32,8 +32,20 @@ def commit_offsets(testbed: Testbed, group: str, *topics: str) -> None:
             "allow.auto.create.topics": False,
         }
     )
+    offsets = [TopicPartition(t, 0, 0) for t in topics]
+
+    def committed() -> bool:
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # A fresh testbed is still electing the coordinators of __consumer_offsets.
+            if not exc.args[0].retriable():
+                raise
+            return False
+        return True
+
     try:
-        consumer.commit(offsets=[TopicPartition(t, 0, 0) for t in topics], asynchronous=False)
+        wait_for(committed, 60, interval=0.5, what=f"offsets of {group} committed")
     finally:
         consumer.close()
 
