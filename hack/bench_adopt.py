@@ -35,6 +35,18 @@ TESTBED = ROOT / "hack" / "testbed.sh"
 CLI = [sys.executable, "-m", "contract_operator"]
 
 
+# What a commit answers while a fresh cluster elects the coordinators of __consumer_offsets.
+_SETTLING = ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS")
+
+
+def settling(exc: Exception) -> bool:
+    error = exc.args[0] if exc.args else None
+    return (
+        bool(getattr(error, "retriable", lambda: False)())
+        or getattr(error, "name", lambda: "")() in _SETTLING
+    )
+
+
 def log(message: str) -> None:
     print(f"[bench_adopt] {message}", file=sys.stderr, flush=True)
 
@@ -100,7 +112,7 @@ def seed(bootstrap: str, run: str, topics: int, per_node: int, groups: int) -> l
                     break
                 except KafkaException as exc:
                     # A fresh cluster is still electing the coordinators of __consumer_offsets.
-                    if not exc.args[0].retriable() or attempt == 59:
+                    if not settling(exc) or attempt == 59:
                         raise
                     time.sleep(0.5)
         finally:

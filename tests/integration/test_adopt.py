@@ -22,6 +22,18 @@ from .test_operator import NodeContracts, _nc
 pytestmark = pytest.mark.usefixtures("nodecontract_crd")
 
 
+# What a commit answers while a fresh cluster elects the coordinators of __consumer_offsets.
+_SETTLING = ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS")
+
+
+def settling(exc: Exception) -> bool:
+    error = exc.args[0] if exc.args else None
+    return (
+        bool(getattr(error, "retriable", lambda: False)())
+        or getattr(error, "name", lambda: "")() in _SETTLING
+    )
+
+
 def commit_offsets(testbed: Testbed, group: str, *topics: str) -> None:
     """Give `group` committed offsets on `topics`, as a consumer that read them would have."""
     consumer = Consumer(
@@ -39,7 +51,7 @@ def commit_offsets(testbed: Testbed, group: str, *topics: str) -> None:
             consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             # A fresh testbed is still electing the coordinators of __consumer_offsets.
-            if not exc.args[0].retriable():
+            if not settling(exc):
                 raise
             return False
         return True
