@@ -348,3 +348,11 @@ def test_any_document_is_read_or_refused_with_an_asyncapi_error(
             Contract.from_manifest(document, "junk")
         except ContractError as exc:
             assert exc.errors
+
+
+def test_a_directory_yields_asyncapi_json_files_but_no_other_json(tmp_path: Path) -> None:
+    doc = to_asyncapi([Contract.from_manifest({"node": "router", "event_bus": {}}, "r")])
+    (tmp_path / "router.asyncapi.json").write_text(json.dumps(doc))
+    (tmp_path / "package.json").write_text('{"name": "not a contract"}')
+    loaded = load_paths([tmp_path])
+    assert [c.node for c in loaded.contracts] == ["router"] and not loaded.problems

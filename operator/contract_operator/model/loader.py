@@ -103,6 +103,12 @@ def load_objects(objs: Iterable[tuple[Mapping[str, Any], str]]) -> LoadResult:
     return LoadResult(contracts=contracts, problems=problems)
 
 
+def _is_asyncapi_json(name: str) -> bool:
+    """AsyncAPI's own file names in JSON (asyncapi.json, orders.asyncapi.json): picked up in a
+    directory like the YAML files; any other JSON file is read only when named."""
+    return name == "asyncapi.json" or name.endswith(".asyncapi.json")
+
+
 def _expand(paths: Iterable[str | Path]) -> tuple[list[str], list[Problem]]:
     files: list[str] = []
     problems: list[Problem] = []
@@ -114,7 +120,7 @@ def _expand(paths: Iterable[str | Path]) -> tuple[list[str], list[Problem]]:
                 for p in path.rglob("*")
                 # Not only regular files: a FIFO named *.yaml is refused with a message when
                 # read, instead of being skipped without a word.
-                if p.suffix in YAML_SUFFIXES
+                if (p.suffix in YAML_SUFFIXES or _is_asyncapi_json(p.name))
                 and not p.is_dir()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
