@@ -170,3 +170,35 @@ def test_a_rogue_declaration_owns_nothing_so_the_topic_is_still_adopted() -> Non
     result = adopt(snapshot(topic(INVOICE)), groups(), RULES, existing=[rogue])
     assert not result.owned
     assert [c.spec.node for c in result.contracts] == ["billing"]
+
+
+def test_the_summary_lists_everything_left_out_with_its_fix() -> None:
+    from contract_operator.core.adopt_summary import render_summary
+
+    owner = contract("gateway", publish=["onex.evt.gateway.request-received.v1"])
+    broker = snapshot(
+        topic(COMPLETE),
+        topic(TYPO),
+        topic("onex.evt.gateway.request-received.v1"),
+        topic("__consumer_offsets"),
+    )
+    reading = GroupReading(
+        {"notifier-consumer": frozenset({TYPO}), "spark-job": frozenset({COMPLETE})},
+        {"secret-group": "GROUP_AUTHORIZATION_FAILED: denied"},
+    )
+    text = render_summary(adopt(broker, reading, RULES, RULE, [owner]), "kafka:9092", ["a.yaml"])
+    assert text.startswith(
+        "Adopted 1 topic and 0 subscriptions into 1 contract (router) from broker kafka:9092."
+    )
+    for line in (
+        "Wrote 1 file: a.yaml",
+        "  = onex.evt.gateway.request-received.v1  (agents/gateway)",
+        f"  ! {TYPO} does not match the naming pattern",
+        f"      fix: {COMPLETE} exists: point its readers at {COMPLETE}",
+        "      read by: notifier-consumer",
+        f"  x notifier (group notifier-consumer) reads {TYPO}",
+        f"  ? spark-job  reads 1 topic: {COMPLETE}",
+        "  ? secret-group: GROUP_AUTHORIZATION_FAILED: denied",
+        "Internal topics ignored: __consumer_offsets",
+    ):
+        assert line in text, line
