@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from contract_operator.core.adopt import adopt, group_rule
+from contract_operator.core.adopt import GroupReading, adopt, group_rule
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import TopicState, plan
-from contract_operator.core.snapshot import BrokerSnapshot, GroupReading, ObservedTopic
+from contract_operator.core.snapshot import BrokerSnapshot, ObservedTopic
 from contract_operator.model.contract import Contract
 from contract_operator.model.documents import contract_document
 from contract_operator.model.limits import MAX_PUBLISH_TOPICS

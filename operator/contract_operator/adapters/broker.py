@@ -21,11 +21,11 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
 
+from ..core.adopt import GroupReading
 from ..core.snapshot import (
     BrokerSnapshot,
     ClusterSettings,
     CreateResult,
-    GroupReading,
     ObservedTopic,
     TopicRequest,
 )

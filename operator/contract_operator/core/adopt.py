@@ -11,20 +11,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from contract_operator.core.adopt_names import (
+    PLACEHOLDER_NODE,
+    RuleBreaker,
+    rule_breaker,
+    twin_of_existing,
+)
 from contract_operator.core.naming import NamingRules, check_contract, corrected_name, parse_topic
-from contract_operator.core.snapshot import BrokerSnapshot, GroupReading, ObservedTopic
+from contract_operator.core.snapshot import BrokerSnapshot, ObservedTopic
 from contract_operator.model.contract import NODE_PATTERN, Contract, ContractSpec, PublishTopic
 from contract_operator.model.limits import MAX_PUBLISH_TOPICS, MAX_SUBSCRIBE_TOPICS
 
 # The spelling of {node} in a --group-to-node template: a NodeContract node (a DNS label).
 _NODE_GROUP = r"(?P<node>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
 _NODE_RE = re.compile(NODE_PATTERN)
-# The node a name is checked under when it has no producer segment to take one from.
-PLACEHOLDER_NODE = "adopted"
+
+
+@dataclass(frozen=True)
+class GroupReading:
+    """The broker's consumer groups and the topics each reads (committed offsets, or assigned
+    to a member); `unreadable` maps the groups the broker would not describe to its reason."""
+
+    topics: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
 
 def group_rule(text: str) -> re.Pattern[str]:
@@ -50,16 +63,6 @@ def group_rule(text: str) -> re.Pattern[str]:
 def is_internal(topic: str) -> bool:
     """Kafka's own topics (__consumer_offsets, __transaction_state) and tools' (_schemas)."""
     return topic.startswith("_")
-
-
-@dataclass(frozen=True)
-class RuleBreaker:
-    """A topic on the broker whose name breaks the naming rules: listed, never adopted."""
-
-    topic: str
-    message: str
-    fix: str
-    readers: tuple[str, ...] = ()  # consumer groups reading it
 
 
 @dataclass(frozen=True)
@@ -103,50 +106,6 @@ def declared(topic: ObservedTopic) -> dict[str, object]:
     if config:
         out["config"] = config
     return out
-
-
-def _rule_breaker(topic: str, rules: NamingRules, readers: tuple[str, ...]) -> RuleBreaker | None:
-    """The problem `validate` would report for publishing `topic` under its own producer
-    segment, with the same rename it suggests; None when the name is fine."""
-    parts = parse_topic(topic, rules)
-    producer = parts.producer if parts else None
-    if parts is not None and producer is not None and not _NODE_RE.match(producer):
-        return RuleBreaker(
-            topic,
-            f"{topic}: its producer segment {producer!r} is not a valid node name",
-            "Rename it under a producer segment of 1-63 characters from a-z 0-9 and '-'.",
-            readers,
-        )
-    node = producer or PLACEHOLDER_NODE
-    probe = Contract.from_manifest(
-        {"node": node, "event_bus": {"publish_topics": [{"name": topic}]}}, "adopt"
-    )
-    problems = check_contract(probe, rules)
-    if not problems:
-        return None
-    problem = problems[0]
-    if problem.code == "name-pattern":
-        message = f"{topic} does not match the naming pattern {rules.describe()}"
-    else:
-        message = problem.message.removeprefix(f"{node} publishes ")
-    # Without a producer segment the fix cannot name the node: say where it goes.
-    fix = problem.fix.replace(f".{PLACEHOLDER_NODE}.", ".<producer>.")
-    return RuleBreaker(topic, message, fix, readers)
-
-
-def _twin_of_existing(
-    breaker: RuleBreaker, names: Collection[str], rules: NamingRules
-) -> RuleBreaker:
-    """A rule-breaking spelling of a topic that exists: the fix is to leave it, not rename it
-    (typically auto-created by a consumer's typo)."""
-    twin = corrected_name(breaker.topic, rules)
-    if twin is None or twin not in names:
-        return breaker
-    fix = (
-        f"{twin} exists: point its readers at {twin}, then remove this topic on the broker "
-        "(adopt never deletes anything)."
-    )
-    return replace(breaker, fix=fix)
 
 
 def _unfit(topic: ObservedTopic, readers: tuple[str, ...]) -> RuleBreaker | None:
@@ -196,12 +155,12 @@ def adopt(
     publish: dict[str, list[dict[str, object]]] = {}
     breakers: list[RuleBreaker] = []
     for name in sorted(snapshot.all_names - owned.keys() - set(internal)):
-        breaker = _rule_breaker(name, rules, tuple(readers.get(name, ())))
+        breaker = rule_breaker(name, rules, tuple(readers.get(name, ())))
         observed = snapshot.get(name)
         if breaker is None and observed is not None:
             breaker = _unfit(observed, tuple(readers.get(name, ())))
         if breaker is not None:
-            breakers.append(_twin_of_existing(breaker, snapshot.all_names, rules))
+            breakers.append(twin_of_existing(breaker, snapshot.all_names, rules))
         elif observed is not None:  # listed but gone before it was described: not adopted
             parts = parse_topic(name, rules)
             node = (parts and parts.producer) or PLACEHOLDER_NODE

@@ -79,12 +79,3 @@ class CreateResult:
     # config, a replication factor the cluster cannot place, a policy, a value the client
     # library refuses). The loop does not re-send them until the declaration changes.
     permanent: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class GroupReading:
-    """The broker's consumer groups and the topics each reads (committed offsets, or assigned
-    to a member); `unreadable` maps the groups the broker would not describe to its reason."""
-
-    topics: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    unreadable: Mapping[str, str] = field(default_factory=dict)
