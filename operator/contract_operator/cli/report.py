@@ -18,6 +18,7 @@ from contract_operator.cli.connection import add_connection_options, broker_sett
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import Plan, PlanOptions, plan
 from contract_operator.core.problems import Problem
+from contract_operator.core.recreated import RecordedId, recreated_topics
 from contract_operator.core.report import Report, build_report, render, to_dict
 from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.core.unowned import Unowned, unowned_topics
@@ -113,6 +114,7 @@ class Loaded:
     # Set when only part of the cluster was read (-n): unowned topics are then looked for only
     # under these producer segments, since other namespaces may own the rest.
     producers: frozenset[str] | None = None
+    recorded_ids: tuple[RecordedId, ...] = ()  # from the statuses (cluster only)
 
 
 def load_contracts(args: argparse.Namespace) -> Loaded:
@@ -133,7 +135,14 @@ def load_contracts(args: argparse.Namespace) -> Loaded:
     )
     contracts = cluster.loaded.contracts
     producers = frozenset(c.node for c in contracts) if cluster.namespaces else None
-    return Loaded(contracts, cluster.loaded.problems, where, dict(cluster.failures), producers)
+    return Loaded(
+        contracts,
+        cluster.loaded.problems,
+        where,
+        dict(cluster.failures),
+        producers,
+        cluster.recorded_ids,
+    )
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,7 @@ def make_report(args: argparse.Namespace, loaded: Loaded, rules: NamingRules) ->
         extra_problems=loaded.problems,
         recorded_failures=loaded.failures,
         sources=loaded.sources,
+        recreated=recreated_topics(loaded.recorded_ids, view.snapshot),
     )
 
 

@@ -81,6 +81,9 @@ class Record:
     status: Mapping[str, Any] | None
     contract: Contract | None
     error: str | None = None
+    # False for a contract outside this instance's --selector: kept in the index (without a
+    # parsed spec) only so that one that stops matching is told apart from one deleted.
+    selected: bool = True
 
     @property
     def key(self) -> str:
@@ -89,6 +92,13 @@ class Record:
     @property
     def ref(self) -> dict[str, str]:
         return {"namespace": self.namespace, "name": self.name, "uid": self.uid or ""}
+
+
+def unselected_record_of(body: Mapping[str, Any]) -> Record:
+    """A contract another instance manages (outside --selector): its identity, nothing else."""
+    meta = body.get("metadata") or {}
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    return Record(namespace, name, meta.get("uid"), None, None, None, selected=False)
 
 
 def record_of(body: Mapping[str, Any]) -> Record:
@@ -239,7 +249,7 @@ class Reconciler:
         self._cluster = ClusterSettings()  # the broker-wide defaults, as last read
         # Topic ids as last seen, and the topics seen re-created (name -> what it means).
         self._topic_ids: dict[str, str] = {}
-        self._recreated: dict[str, str] = {}
+        self._recreated: dict[str, tuple[str, str]] = {}  # name -> (message, old id)
         self._cluster_at = float("-inf")
         self.cycles = 0
         # The broker as last read: the admission webhook answers from it, never from the broker.
@@ -303,7 +313,8 @@ class Reconciler:
 
     async def reconcile_once(self) -> CycleReport:
         started, cpu_started = time.monotonic(), time.process_time()
-        records = list(self._view())
+        listed = list(self._view())
+        records = [r for r in listed if r.selected]
         contracts = [r.contract for r in records if r.contract is not None]
         names, keys = self._declared(contracts)
         options = self.settings.plan_options
@@ -407,7 +418,7 @@ class Reconciler:
             task = asyncio.create_task(self._post_all(events, report), name="post events")
             self._posting.add(task)
             task.add_done_callback(self._posting.discard)
-        await self._forget_deleted(records, report)
+        await self._forget_deleted(listed, report)
         if snapshot is not None and described - self._unowned_at >= self.settings.resync_seconds:
             self._unowned_at = described
             await self._watch_unowned(contracts, snapshot)
@@ -508,6 +519,7 @@ class Reconciler:
         with what that means; the ids are remembered for the next cycle. A topic gone from
         the broker keeps its last id, so a re-creation by this operator is noticed too."""
         fresh: dict[str, str] = {}
+        old_ids: dict[str, str] = {}
         for name, topic in snapshot.topics.items():
             new, old = topic.topic_id, self._topic_ids.get(name)
             if new is None:
@@ -522,12 +534,13 @@ class Reconciler:
                     f"{name} {who} (topic id {old} -> {new}): the data it held and every "
                     "consumer group's offsets on it are gone"
                 )
+                old_ids[name] = old
             self._topic_ids[name] = new
         if fresh:
             metrics.RECREATED.inc(len(fresh))
             for message in fresh.values():
                 log.warning("%s", message)
-        self._recreated.update(fresh)
+        self._recreated.update({n: (m, old_ids[n]) for n, m in fresh.items()})
         return fresh
 
     def _with_recreated(self, cp: ContractPlan) -> ContractPlan:
@@ -539,7 +552,7 @@ class Reconciler:
             Problem(
                 Severity.WARNING,
                 "topic-recreated",
-                self._recreated[name],
+                self._recreated[name][0],
                 "Check the producers and consumers of the topic: consumers restart from their "
                 "auto.offset.reset position.",
                 contract=cp.contract.key,
@@ -547,7 +560,13 @@ class Reconciler:
             )
             for name in hit
         )
-        return replace(cp, problems=cp.problems + extra)
+        topics = tuple(
+            replace(t, previous_topic_id=self._recreated[t.name][1])
+            if t.name in self._recreated
+            else t
+            for t in cp.topics
+        )
+        return replace(cp, topics=topics, problems=cp.problems + extra)
 
     def _owners_of(self, records: Sequence[Record]) -> dict[str, str]:
         """Who owns each topic: as remembered; on the first cycle as the statuses say (a
@@ -871,13 +890,31 @@ class Reconciler:
             self._apiserver_away = None
             self.health.apiserver(reachable=True)
 
-    async def _forget_deleted(self, records: list[Record], report: CycleReport) -> None:
-        current = {r.key: r for r in records}
+    async def _forget_deleted(self, listed: list[Record], report: CycleReport) -> None:
+        """Forget contracts deleted or no longer selected since the last cycle, telling each
+        (once) that its topics stay."""
+        current = {r.key: r for r in listed}
         for key, gone in self._seen.items():
-            if key in current and current[key].uid == gone.uid:
+            now_listed = current.get(key)
+            if now_listed is not None and now_listed.uid == gone.uid and now_listed.selected:
                 continue
             self._written.pop(gone.uid or key, None)
             self._settled.pop(key, None)
+            if now_listed is not None and now_listed.uid == gone.uid:
+                log.info("%s no longer matches --selector: let go, its topics stay", key)
+                await self._post(
+                    gone,
+                    Transition(
+                        "Normal",
+                        "NotSelected",
+                        "no longer matches this operator's --selector "
+                        f"({self.settings.selector}): its status is no longer updated "
+                        "and its topics stay on the broker; the instance whose selector "
+                        "matches its labels takes it over",
+                    ),
+                    report,
+                )
+                continue
             kept = [t.name for t in gone.contract.published] if gone.contract else []
             if kept:
                 await self._post(
@@ -891,4 +928,4 @@ class Reconciler:
                     ),
                     report,
                 )
-        self._seen = current
+        self._seen = {k: r for k, r in current.items() if r.selected}

@@ -57,6 +57,8 @@ class TopicStatus:
     unverifiable: tuple[str, ...] = ()
     # Kafka's topic id: a new one means the topic was deleted and re-created.
     topic_id: str | None = None
+    # The id before the operator saw this topic deleted and re-created (set by the operator).
+    previous_topic_id: str | None = None
 
     @property
     def unsafe(self) -> bool:
@@ -69,6 +71,8 @@ class TopicStatus:
             out["message"] = self.message
         if self.topic_id is not None:
             out["topicId"] = self.topic_id
+        if self.previous_topic_id is not None:
+            out["previousTopicId"] = self.previous_topic_id
         if self.partitions is not None:
             out["partitions"] = self.partitions
         if self.replication_factor is not None:

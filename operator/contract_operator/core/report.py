@@ -15,6 +15,7 @@ from typing import Any
 from .naming import NamingRules
 from .planner import PUBLISH, SUBSCRIBE, Plan, TopicState, TopicStatus
 from .problems import Problem, Severity
+from .recreated import Recreated
 from .snapshot import BrokerSnapshot
 from .unowned import Unowned, liveness, unowned_topics
 from .wiring import near_misses
@@ -95,6 +96,7 @@ class Report:
     healthy: int = 0  # topics (per contract and role) with nothing to say
     sources: tuple[str, ...] = ()  # namespaces or paths the contracts came from
     paused: tuple[str, ...] = ()  # contracts whose provisioning is paused (eventbus.dev/paused)
+    recreated: tuple[Recreated, ...] = ()  # deleted and re-created: data and offsets lost
 
     @property
     def has_errors(self) -> bool:
@@ -134,6 +136,7 @@ def build_report(
     extra_problems: Sequence[Problem] = (),
     recorded_failures: Mapping[tuple[str, str], str] | None = None,
     sources: Sequence[str] = (),
+    recreated: Sequence[Recreated] = (),
 ) -> Report:
     """Regroup `plan` into the report's sections.
 
@@ -220,6 +223,7 @@ def build_report(
         pending=ordered(sections["pending"]),
         unverifiable=ordered(unverifiable),
         paused=tuple(sorted(cp.contract.key for cp in plan.contracts if cp.contract.paused)),
+        recreated=tuple(recreated),
         unowned=unowned,
         end_offsets=dict(end_offsets or {}),
         healthy=healthy,
@@ -347,6 +351,12 @@ def render_text(report: Report) -> str:
     if report.pending:
         w(f"\nPending ({len(report.pending)}) - subscribed, waiting for the publisher's topic:")
         lines.extend(f"  . {e.contract} waits for {e.topic}" for e in report.pending)
+    if report.recreated:
+        w(
+            f"\nRe-created ({len(report.recreated)}) - deleted and created again under the "
+            "same name; consumers restart from their auto.offset.reset position:"
+        )
+        lines.extend(f"  ! {r.topic}  ({r.contract}): {r.message}" for r in report.recreated)
     if report.paused:
         w(
             f"\nPaused ({len(report.paused)}) - nothing is created for these until the "
@@ -380,6 +390,10 @@ def to_dict(report: Report) -> dict[str, Any]:
         "errors": [p.to_dict() for p in report.errors],
         "warnings": [p.to_dict() for p in report.warnings],
         "paused": list(report.paused),
+        "recreated": [
+            {"contract": r.contract, "topic": r.topic, "old_id": r.old_id, "new_id": r.new_id}
+            for r in report.recreated
+        ],
         "failed": [e.to_dict() for e in report.failed],
         "missing": [e.to_dict() for e in report.missing],
         "pending": [e.to_dict() for e in report.pending],
@@ -517,6 +531,11 @@ def render_markdown(report: Report) -> str:
                     f"| {producer or '-'} | `{t.name}` | {', '.join(t.subscribers)} | "
                     f"{_liveness(report, t.name)} |"
                 )
+    if report.recreated:
+        w("")
+        w("#### Re-created topics (data and consumer offsets lost)")
+        w("")
+        lines.extend(f"- `{r.topic}` ({_cell(r.contract)}): {r.message}" for r in report.recreated)
     waiting = [("missing: will be created", e) for e in report.missing] + [
         ("pending: waiting for its publisher", e) for e in report.pending
     ]

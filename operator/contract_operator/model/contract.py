@@ -293,6 +293,9 @@ class Contract(BaseModel):
     # The annotation eventbus.dev/paused: "true": nothing is created for this contract (its
     # drift and wiring are still reported) until the annotation is removed.
     paused: bool = False
+    # The annotation's value as written when it is neither "true" nor "false": the contract is
+    # then paused (creating is the step that cannot be undone) and warned about.
+    pause_unclear: str | None = None
 
     @property
     def key(self) -> str:
@@ -350,13 +353,24 @@ class Contract(BaseModel):
                 generation=meta.generation,
                 uid=meta.uid,
                 shape="manifest",
-                paused=str((meta.annotations or {}).get(PAUSED_ANNOTATION, "")).lower() == "true",
+                **_pause((meta.annotations or {}).get(PAUSED_ANNOTATION)),
             )
         try:
             spec = ContractSpec.model_validate(obj)
         except ValidationError as exc:
             raise ContractError(source, _field_errors(exc, "file")) from None
         return cls(name=spec.node, namespace=None, spec=spec, source=source, shape="file")
+
+
+def _pause(value: object) -> dict[str, Any]:
+    """The pause annotation read: "true" pauses, "false" or none does not, and anything else
+    pauses too, marked unclear (a user who wrote `paused: "yes"` meant it)."""
+    if value is None:
+        return {"paused": False}
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return {"paused": text == "true"}
+    return {"paused": True, "pause_unclear": str(value)}
 
 
 def _timestamp(value: datetime | str | None) -> str | None:
