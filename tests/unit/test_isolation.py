@@ -186,9 +186,7 @@ def test_readiness_needs_the_listing_and_the_apiserver() -> None:
 
 
 def test_stall_limit_must_exceed_the_resync_interval() -> None:
-    from contract_operator.controller.settings import SettingsError
-
-    with pytest.raises(SettingsError, match="stall"):
+    with pytest.raises(ValueError, match="stall"):
         OperatorSettings(resync_seconds=60, stall_seconds=30)
     assert OperatorSettings(resync_seconds=60).stall_seconds == 180
 
@@ -235,18 +233,21 @@ def test_no_cycle_runs_on_a_half_listed_index(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
-        ("resync_seconds", float("nan")),
-        ("stall_seconds", float("inf")),
-        ("broker_grace_seconds", -5.0),
-        ("broker_grace_seconds", float("inf")),
+        ("resync_seconds", "nan"),
+        ("stall_seconds", "inf"),
+        ("broker_grace_seconds", "-5"),
+        ("broker_grace_seconds", "inf"),
     ],
 )
-def test_a_duration_that_is_not_one_is_refused_with_its_flag(setting: str, value: float) -> None:
-    from contract_operator.controller.settings import SettingsError
+def test_a_duration_that_is_not_one_is_refused_with_its_flag(setting: str, value: str) -> None:
+    from contract_operator.cli.errors import UsageError
+    from contract_operator.cli.main import build_parser
+    from contract_operator.cli.run_options import operator_settings
 
     flag = "--" + setting.replace("_", "-")
-    with pytest.raises(SettingsError, match=f"not a duration.*{flag}"):
-        OperatorSettings(**{setting: value})
+    args = build_parser().parse_args(["run", flag, value])
+    with pytest.raises(UsageError, match=f"^{flag}='{value}': .*; use a number of seconds"):
+        operator_settings(args, {})
 
 
 def test_a_growing_listing_keeps_liveness_and_a_stalled_one_fails() -> None:

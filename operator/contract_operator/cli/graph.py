@@ -6,7 +6,6 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from contract_operator.cli.common import add_naming_options, naming_rules
 from contract_operator.cli.connection import add_connection_options
 from contract_operator.cli.report import (
     BrokerView,
@@ -16,6 +15,7 @@ from contract_operator.cli.report import (
     read_broker,
     survey,
 )
+from contract_operator.cli.rules_source import add_naming_options, naming_rules
 from contract_operator.core.graph import build_graph, render
 
 EXIT_OK, EXIT_ERROR = 0, 1

@@ -8,8 +8,8 @@ import sys
 from typing import Any, TextIO
 
 from contract_operator.adapters.broker import Broker, BrokerError
-from contract_operator.cli.common import AppliedRules, add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
+from contract_operator.cli.rules_source import AppliedRules, add_naming_options, resolve_rules
 from contract_operator.cli.validate import render_text
 from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
 from contract_operator.core.snapshot import ClusterSettings, CreateResult

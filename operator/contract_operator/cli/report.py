@@ -13,8 +13,8 @@ from typing import Any, TextIO
 from contract_operator.adapters.broker import ENV_BOOTSTRAP, Broker, BrokerError
 from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
-from contract_operator.cli.common import add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
+from contract_operator.cli.rules_source import add_naming_options, resolve_rules
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import Plan, PlanOptions, plan
 from contract_operator.core.problems import Problem

@@ -16,7 +16,8 @@ import kopf
 from ..core.selectors import Selector
 from ..model.contract import GROUP, PLURAL, VERSION
 from . import kopf_startup
-from .admission import AdmissionSettings, EventHook, register_admission
+from .admission import EventHook, register_admission
+from .admission_settings import AdmissionSettings
 from .reconciler import Reconciler, Record, record_of, unselected_record_of
 
 log = logging.getLogger(__name__)
