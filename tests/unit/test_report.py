@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contract_operator.cli.main import main
-from contract_operator.cli.report import (
+from contract_operator.cli.report import exit_code
+from contract_operator.core.drift import DriftField
+from contract_operator.core.exit_status import (
     EXIT_DRIFT,
     EXIT_ERROR,
     EXIT_MISSING,
     EXIT_OK,
     EXIT_UNOWNED,
     EXIT_UNSAFE_DRIFT,
-    exit_code,
 )
-from contract_operator.core.drift import DriftField
 from contract_operator.core.planner import (
     PUBLISH,
     ContractPlan,

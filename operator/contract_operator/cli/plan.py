@@ -8,9 +8,12 @@ import sys
 from typing import Any, TextIO
 
 from contract_operator.adapters.broker import Broker, BrokerError
+from contract_operator.adapters.provision import provision as create_and_replan
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.cli.rules_source import AppliedRules, add_naming_options, resolve_rules
 from contract_operator.cli.validate import render_text
+from contract_operator.core.declared import declared_names
+from contract_operator.core.exit_status import EXIT_ERROR, exit_status
 from contract_operator.core.planner import Plan, PlanOptions, TopicState, plan
 from contract_operator.core.snapshot import ClusterSettings, CreateResult
 from contract_operator.model.loader import load_paths
@@ -18,7 +21,6 @@ from contract_operator.model.problems import Problem, Severity
 
 # plan's exit status; CI can branch on it. When several apply, the first of 1, 4, 2, 3 wins:
 # unsafe drift (data kept below what was declared) outranks topics to create.
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_DRIFT, EXIT_UNSAFE_DRIFT = 0, 1, 2, 3, 4
 
 PLAN_EPILOG = """\
 examples:
@@ -107,12 +109,6 @@ def _prepare(
     return broker, loaded.contracts, loaded.problems, options
 
 
-def _names(contracts: list[Any]) -> set[str]:
-    return {t.name for c in contracts for t in c.published} | {
-        s for c in contracts for s in c.subscribed
-    }
-
-
 def run_plan(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return _run(args, out or sys.stdout, provision=False)
 
@@ -127,12 +123,16 @@ def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
     outcome: CreateResult | None = None
     try:
         broker, contracts, load_problems, options = _prepare(args, rules)
-        snapshot = broker.describe(_names(contracts), cluster=broker.cluster_settings())
+        snapshot = broker.describe(declared_names(contracts), cluster=broker.cluster_settings())
         result = plan(contracts, snapshot, options)
         if provision:
-            outcome = broker.create_missing(result.to_create)
-            snapshot = snapshot.merged(broker.after_create(outcome))
-            result = plan(contracts, snapshot, options, outcome=outcome)
+            done = create_and_replan(
+                broker,
+                result.to_create,
+                snapshot,
+                lambda merged, made: plan(contracts, merged, options, outcome=made),
+            )
+            outcome, snapshot, result = done.outcome, done.snapshot, done.result
     except BrokerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -152,15 +152,15 @@ def _run(args: argparse.Namespace, out: TextIO, *, provision: bool) -> int:
         rules,
         snapshot.cluster,
     )
-    if any(p.is_error for p in problems) or (outcome is not None and outcome.failed):
-        return EXIT_ERROR
-    if outcome is not None:
-        return EXIT_OK  # provision: drift is reported, it does not fail
-    if result.unsafe_drift:
-        return EXIT_UNSAFE_DRIFT
-    if result.to_create:
-        return EXIT_CHANGES
-    return EXIT_DRIFT if result.drifted else EXIT_OK
+    errors = any(p.is_error for p in problems) or (outcome is not None and outcome.failed)
+    if outcome is not None:  # provision: drift is reported, it does not fail
+        return exit_status(errors=bool(errors))
+    return exit_status(
+        errors=bool(errors),
+        unsafe_drift=bool(result.unsafe_drift),
+        missing=bool(result.to_create),
+        drift=bool(result.drifted),
+    )
 
 
 def _settings(request: Any) -> str:

@@ -15,6 +15,8 @@ from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.cli.rules_source import add_naming_options, resolve_rules
+from contract_operator.core.declared import declared_names
+from contract_operator.core.exit_status import EXIT_ERROR, exit_status
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import Plan, PlanOptions, plan
 from contract_operator.core.problems import Problem
@@ -24,9 +26,6 @@ from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.core.unowned import Unowned, unowned_topics
 from contract_operator.model.contract import Contract
 from contract_operator.model.loader import load_paths
-
-# report's exit status; CI can gate on it. When several apply, the first of 1, 4, 2, 3, 5 wins.
-EXIT_OK, EXIT_ERROR, EXIT_MISSING, EXIT_DRIFT, EXIT_UNSAFE_DRIFT, EXIT_UNOWNED = 0, 1, 2, 3, 4, 5
 
 REPORT_EPILOG = """\
 examples:
@@ -164,9 +163,7 @@ def read_broker(
     """
     if not required and not (args.bootstrap_server or os.environ.get(ENV_BOOTSTRAP)):
         return BrokerView()
-    names = {t.name for c in contracts for t in c.published} | {
-        s for c in contracts for s in c.subscribed
-    }
+    names = declared_names(contracts)
     try:
         settings = broker_settings(args)
     except BrokerError as exc:
@@ -247,14 +244,10 @@ def make_report(args: argparse.Namespace, loaded: Loaded, rules: NamingRules) ->
 
 def exit_code(report: Report) -> int:
     """The documented exit status (see REPORT_EPILOG)."""
-    if report.has_errors:
-        return EXIT_ERROR
-    if report.unsafe_drift:
-        return EXIT_UNSAFE_DRIFT
-    if report.missing:
-        return EXIT_MISSING
-    if report.drift:
-        return EXIT_DRIFT
-    if report.unowned:
-        return EXIT_UNOWNED
-    return EXIT_OK
+    return exit_status(
+        errors=report.has_errors,
+        unsafe_drift=bool(report.unsafe_drift),
+        missing=bool(report.missing),
+        drift=bool(report.drift),
+        unowned=bool(report.unowned),
+    )

@@ -25,7 +25,7 @@ from ..core.naming import NamingRules
 from ..model.contract import GROUP, PLURAL, VERSION, Contract, ContractError
 from .admission_settings import AdmissionSettings
 from .admission_view import AdmissionView
-from .reconciler import Record
+from .records import Record
 from .webhook_config import HANDLER_ID
 from .webhook_server import WebhookEndpoint
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.admission import FleetView
 from ..core.naming import NamingRules
-from .reconciler import Record
+from .records import Record
 
 
 class AdmissionView:

@@ -18,7 +18,8 @@ from ..model.contract import GROUP, PLURAL, VERSION
 from . import kopf_startup
 from .admission import EventHook, register_admission
 from .admission_settings import AdmissionSettings
-from .reconciler import Reconciler, Record, record_of, unselected_record_of
+from .reconciler import Reconciler
+from .records import Record, record_of, unselected_record_of
 
 log = logging.getLogger(__name__)
 # Short and flat, and long enough in total (10 minutes): when the series runs out, kopf
