@@ -353,3 +353,17 @@ def test_no_broker_message_can_break_a_markdown_row(reason: str, contract_msg: s
     for line in render_markdown(report).splitlines():
         if line.startswith("| `onex"):
             assert line.replace("\\|", "").count("|") == 4, line
+
+
+def test_a_broker_only_suggestion_is_the_one_the_message_names() -> None:
+    """The report shows the plan's own ranked suggestions: for a name only the broker has, its
+    JSON must not say `"suggestion": null` while its message says "did you mean"."""
+    from contract_operator.core.report import to_dict
+
+    notifier = contract("notifier", subscribe=["onex.evt.router.routing_complete.v1"])
+    snapshot = broker(extra=("onex.evt.router.routing-complete.v1",))
+    (wire,) = build_report(plan([notifier], snapshot), snapshot).broken_wires
+    assert wire.suggestion == "onex.evt.router.routing-complete.v1"
+    assert "Did you mean onex.evt.router.routing-complete.v1" in wire.message
+    (entry,) = to_dict(build_report(plan([notifier], snapshot), snapshot))["broken_wires"]
+    assert entry["suggestion"] == "onex.evt.router.routing-complete.v1"

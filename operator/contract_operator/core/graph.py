@@ -16,7 +16,6 @@ from .naming import NamingRules, corrected_name, parse_topic
 from .planner import PUBLISH, Plan, TopicState, TopicStatus
 from .report import is_unsafe
 from .unowned import Unowned, liveness
-from .wiring import near_misses
 
 OTHER_GROUP = ""  # topics whose name has no producer segment we can read
 
@@ -173,7 +172,6 @@ def build_graph(
                 t.marks.add(mark)
     for u in unowned.topics:
         topic(u.name).marks.add(Mark.UNOWNED)
-    published = {name for name, t in topics.items() if t.publishers}
 
     contract_ids = {cp.contract.key: f"c{i}" for i, cp in enumerate(plan.contracts)}
     namespaces = {cp.contract.namespace for cp in plan.contracts}
@@ -199,6 +197,9 @@ def build_graph(
         note = "; ".join(notes)
         nodes.append(TopicNode(f"t{i}", name, label, group, marks, note))
     topic_ids = {n.name: n.id for n in nodes}
+    suggested: dict[str, tuple[str, ...]] = {}
+    for wire in plan.broken_wires:
+        suggested.setdefault(wire.topic, wire.suggestions)
 
     edges: list[Edge] = []
     for node in nodes:
@@ -217,11 +218,10 @@ def build_graph(
             }.get(status.state, EdgeKind.SUBSCRIBE)
             edges.append(Edge(node.id, contract_ids[key], kind))
         if Mark.BROKEN in node.marks:
-            misses = near_misses(node.name, published)
-            if misses:
-                edges.append(
-                    Edge(node.id, topic_ids[misses[0].name], EdgeKind.SUGGEST, "did you mean?")
-                )
+            # The plan's own suggestion (the one the status names), when it is drawn here.
+            drawn = [s for s in suggested.get(node.name, ()) if s in topic_ids]
+            if drawn:
+                edges.append(Edge(node.id, topic_ids[drawn[0]], EdgeKind.SUGGEST, "did you mean?"))
 
     graph = Graph(tuple(contracts), tuple(nodes), tuple(edges), title=title)
     return _collapse(graph) if collapse_healthy else graph

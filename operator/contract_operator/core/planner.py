@@ -16,7 +16,7 @@ from .collisions import check_collisions
 from .drift import DriftField, drift_of, unverifiable_keys
 from .naming import NamingRules
 from .snapshot import BrokerSnapshot, CreateResult, TopicRequest
-from .wiring import check_wiring
+from .wiring import BrokenWire, check_wiring
 
 if TYPE_CHECKING:
     from ..model.contract import Contract, PublishTopic
@@ -112,6 +112,9 @@ class Plan:
     contracts: tuple[ContractPlan, ...]
     problems: tuple[Problem, ...]
     broker_error: str | None = None
+    # Every subscription no valid contract publishes, with its ranked suggestions: `report`
+    # and `graph` show these, never a second search of their own.
+    broken_wires: tuple[BrokenWire, ...] = ()
 
     def for_contract(self, key: str) -> ContractPlan | None:
         return next((c for c in self.contracts if c.contract.key == key), None)
@@ -242,7 +245,13 @@ def plan(
                 topics.append(_with_actual(TopicStatus(sub, SUBSCRIBE, state, message), snapshot))
         results.append(ContractPlan(contract, tuple(topics), tuple(problems_of.get(key, ()))))
 
-    return Plan(tuple(to_create.values()), tuple(results), problems, broker_error)
+    return Plan(
+        tuple(to_create.values()),
+        tuple(results),
+        problems,
+        broker_error,
+        tuple(wiring.broken_wires),
+    )
 
 
 AUTO_CREATE_WARNING = Problem(

@@ -18,7 +18,6 @@ from .problems import Problem, Severity
 from .recreated import Recreated
 from .snapshot import BrokerSnapshot
 from .unowned import Unowned, liveness, unowned_topics
-from .wiring import near_misses
 
 # Problem codes the report shows in their own section; every other error is listed as is.
 _OWN_SECTIONS = frozenset({"broken-wire", "conflict"})
@@ -148,7 +147,6 @@ def build_report(
     the contract's status, so a topic the broker refused shows as failed, not merely missing.
     """
     recorded_failures = recorded_failures or {}
-    published = {t.name for cp in plan.contracts for t in cp.contract.published}
     contracts = [cp.contract for cp in plan.contracts]
     if unowned is None:
         unowned = unowned_topics(contracts, snapshot.all_names, rules) if snapshot else Unowned()
@@ -162,6 +160,7 @@ def build_report(
     conflict_messages = {
         (p.contract, p.topic): p.message for p in plan.problems if p.code == "conflict"
     }
+    broken = {(w.contract, w.topic): w for w in plan.broken_wires}
     wire_messages = {
         (p.contract, p.topic): p.message for p in plan.problems if p.code == "broken-wire"
     }
@@ -179,15 +178,16 @@ def build_report(
                 message = conflict_messages.get((key, t.name), t.message)
                 sections["conflict"].append(Entry(key, t.name, message))
             elif t.state is TopicState.ORPHANED:
-                misses = near_misses(t.name, published)
+                wire = broken.get((key, t.name))
+                suggestions = wire.suggestions if wire is not None else ()
                 wires.append(
                     Wire(
                         key,
                         t.name,
                         wire_messages.get((key, t.name), t.message),
-                        misses[0].name if misses else None,
-                        misses[0].shape.hint if misses else None,
-                        tuple(m.name for m in misses[1:]),
+                        suggestions[0] if suggestions else None,
+                        wire.shape.hint if wire is not None and wire.shape else None,
+                        tuple(suggestions[1:]),
                         t.name in on_broker,
                     )
                 )
