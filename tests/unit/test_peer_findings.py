@@ -201,7 +201,8 @@ def test_admission_warns_when_a_paused_contract_declares_missing_topics() -> Non
 
 def test_report_and_graph_show_paused_contracts() -> None:
     from contract_operator.core.graph import build_graph
-    from contract_operator.core.report import build_report, render_text
+    from contract_operator.core.report import build_report
+    from contract_operator.core.report_text import render_text
 
     orders = _paused(contract("orders", ("onex.evt.orders.placed.v1",)))
     result = plan([orders], BrokerSnapshot())

@@ -21,7 +21,9 @@ from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import Plan, PlanOptions, plan
 from contract_operator.core.problems import Problem
 from contract_operator.core.recreated import RecordedId, recreated_topics
-from contract_operator.core.report import Report, build_report, render, to_dict
+from contract_operator.core.report import Report, build_report
+from contract_operator.core.report_formats import render
+from contract_operator.core.report_text import to_dict
 from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.core.unowned import Unowned, unowned_topics
 from contract_operator.model.contract import Contract
