@@ -47,44 +47,57 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
     pubs = [t for t in cp.topics if t.role == PUBLISH]
     subs = [t for t in cp.topics if t.role == SUBSCRIBE]
     by_state = {s: [t for t in pubs if t.state is s] for s in TopicState}
+    provisioned = _provisioned(cp, pubs, by_state, broker_error)
+    drifted = _drifted(by_state[TopicState.DRIFTED], broker_error)
+    wired = _wired(subs)
+    ready = _ready(cp, (provisioned, drifted, wired))
+    return tuple(
+        Condition(c.type, c.status, c.reason, c.message[:MAX_MESSAGE])
+        for c in (ready, provisioned, drifted, wired)
+    )
 
+
+def _provisioned(
+    cp: ContractPlan,
+    pubs: list[TopicStatus],
+    by_state: dict[TopicState, list[TopicStatus]],
+    broker_error: str | None,
+) -> Condition:
+    """Whether every published topic exists: the first reason it does not, worst first."""
+    invalid, failed = by_state[TopicState.INVALID], by_state[TopicState.FAILED]
+    conflict, missing = by_state[TopicState.CONFLICT], by_state[TopicState.MISSING]
     if broker_error:
-        provisioned = Condition(
+        return Condition(
             PROVISIONED,
             UNKNOWN,
             "BrokerUnavailable",
             f"{broker_error}. Topics are created as soon as the broker answers.",
         )
-    elif by_state[TopicState.INVALID] and _bad_config(cp, by_state[TopicState.INVALID]):
-        bad = _bad_config(cp, by_state[TopicState.INVALID])
-        provisioned = Condition(
+    if invalid and (bad := _bad_config(cp, invalid)):
+        return Condition(
             PROVISIONED,
             FALSE,
             "InvalidConfig",
             f"{_names(bad)} declare config values that can never apply and are not created: "
             f"{bad[0].message}",
         )
-    elif by_state[TopicState.INVALID]:
-        provisioned = Condition(
+    if invalid:
+        return Condition(
             PROVISIONED,
             FALSE,
             "InvalidTopicName",
-            f"{_names(by_state[TopicState.INVALID])} break the naming rules and are not created: "
-            f"{by_state[TopicState.INVALID][0].message}",
+            f"{_names(invalid)} break the naming rules and are not created: {invalid[0].message}",
         )
-    elif by_state[TopicState.FAILED]:
-        failed = by_state[TopicState.FAILED]
-        provisioned = Condition(
+    if failed:
+        return Condition(
             PROVISIONED, FALSE, "CreateFailed", f"{_names(failed)}: {failed[0].message}"
         )
-    elif by_state[TopicState.CONFLICT]:
-        conflict = by_state[TopicState.CONFLICT]
-        provisioned = Condition(
+    if conflict:
+        return Condition(
             PROVISIONED, FALSE, "TopicConflict", f"{_names(conflict)}: {conflict[0].message}"
         )
-    elif cp.contract.paused:
-        missing = by_state[TopicState.MISSING]
-        provisioned = Condition(
+    if cp.contract.paused:
+        return Condition(
             PROVISIONED,
             FALSE if missing else TRUE,
             PROVISIONING_PAUSED,
@@ -92,95 +105,84 @@ def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[C
             + f'provisioning is paused by the annotation {PAUSED_ANNOTATION}: "true": remove '
             "it to resume (drift and wiring are still reported)",
         )
-    elif by_state[TopicState.MISSING]:
-        provisioned = Condition(
-            PROVISIONED,
-            FALSE,
-            "TopicsMissing",
-            f"{_names(by_state[TopicState.MISSING])} will be created",
-        )
-    else:
-        provisioned = Condition(
-            PROVISIONED,
-            TRUE,
-            "TopicsPresent",
-            f"all {len(pubs)} published topics exist" if pubs else "publishes no topics",
-        )
+    if missing:
+        return Condition(PROVISIONED, FALSE, "TopicsMissing", f"{_names(missing)} will be created")
+    return Condition(
+        PROVISIONED,
+        TRUE,
+        "TopicsPresent",
+        f"all {len(pubs)} published topics exist" if pubs else "publishes no topics",
+    )
 
-    # Unsafe drift first: a topic that keeps less data than declared is the one to look at.
-    drifted_topics = sorted(by_state[TopicState.DRIFTED], key=lambda t: not t.unsafe)
+
+def _drifted(topics: list[TopicStatus], broker_error: str | None) -> Condition:
+    """Drift of existing topics; unsafe drift first: a topic that keeps less data than
+    declared is the one to look at."""
     if broker_error:
-        drifted = Condition(DRIFTED, UNKNOWN, "BrokerUnavailable", "drift cannot be checked")
-    elif drifted_topics:
-        first = drifted_topics[0]
-        detail = "; ".join(str(d) for d in first.drift)
-        others = len(drifted_topics) - 1
-        more = f" (and {others} more drifted topics in status.topics)" if others else ""
-        if first.unsafe:
-            reason = UNSAFE_DRIFT
-            advice = (
-                "The broker keeps fewer copies or less data than declared and is never "
-                "altered: restore the setting on the broker, or declare what it has."
-            )
-        else:
-            reason = TOPIC_DRIFT
-            advice = (
-                "Existing topics are never altered: change the contract to match, or migrate "
-                "the topic."
-            )
-        drifted = Condition(DRIFTED, TRUE, reason, f"{first.name}: {detail}{more}. {advice}")
+        return Condition(DRIFTED, UNKNOWN, "BrokerUnavailable", "drift cannot be checked")
+    if not topics:
+        return Condition(DRIFTED, FALSE, "InSync", "existing topics match the contract")
+    drifted_topics = sorted(topics, key=lambda t: not t.unsafe)
+    first = drifted_topics[0]
+    detail = "; ".join(str(d) for d in first.drift)
+    others = len(drifted_topics) - 1
+    more = f" (and {others} more drifted topics in status.topics)" if others else ""
+    if first.unsafe:
+        reason = UNSAFE_DRIFT
+        advice = (
+            "The broker keeps fewer copies or less data than declared and is never "
+            "altered: restore the setting on the broker, or declare what it has."
+        )
     else:
-        drifted = Condition(DRIFTED, FALSE, "InSync", "existing topics match the contract")
+        reason = TOPIC_DRIFT
+        advice = (
+            "Existing topics are never altered: change the contract to match, or migrate the topic."
+        )
+    return Condition(DRIFTED, TRUE, reason, f"{first.name}: {detail}{more}. {advice}")
 
+
+def _wired(subs: list[TopicStatus]) -> Condition:
+    """Whether every subscription has a publisher: the first broken wire, else a bad name."""
     orphaned = [t for t in subs if t.state is TopicState.ORPHANED]
     bad_subs = [t for t in subs if t.state is TopicState.INVALID]
     if orphaned:
-        more = (
-            f" ({len(orphaned) - 1} more broken wires in status.topics)"
-            if len(orphaned) > 1
-            else ""
-        )
-        wired = Condition(
+        count = len(orphaned) - 1
+        more = f" ({count} more broken wires in status.topics)" if count else ""
+        return Condition(
             WIRED,
             FALSE,
             "BrokenWire",
             f"subscribes to {orphaned[0].name}: {orphaned[0].message}{more}",
         )
-    elif bad_subs:
-        wired = Condition(
+    if bad_subs:
+        return Condition(
             WIRED, FALSE, "InvalidTopicName", f"{bad_subs[0].name}: {bad_subs[0].message}"
         )
-    else:
-        wired = Condition(
-            WIRED,
-            TRUE,
-            "AllPublished",
-            f"all {len(subs)} subscriptions have a publisher"
-            if subs
-            else "subscribes to no topics",
-        )
+    return Condition(
+        WIRED,
+        TRUE,
+        "AllPublished",
+        f"all {len(subs)} subscriptions have a publisher" if subs else "subscribes to no topics",
+    )
 
-    errors = [p for p in cp.problems if p.severity == Severity.ERROR and not p.topic]
-    for cond in (provisioned, drifted, wired):
+
+def _ready(cp: ContractPlan, parts: tuple[Condition, Condition, Condition]) -> Condition:
+    """Ready: the first unhealthy part's reason, else a contract-level error, else Ready with
+    the first warning (a warning never makes a contract un-Ready)."""
+    for cond in parts:
         healthy = cond.status == (FALSE if cond.type == DRIFTED else TRUE)
         if not healthy:
-            ready = Condition(
+            return Condition(
                 READY, FALSE if cond.status != UNKNOWN else UNKNOWN, cond.reason, cond.message
             )
-            break
-    else:
-        if errors:
-            ready = Condition(READY, FALSE, "InvalidContract", errors[0].message)
-        else:
-            message = "topics exist, match the contract, and are wired"
-            if warnings := contract_warnings(cp):
-                more = f" (and {len(warnings) - 1} more in status.warnings)" if warnings[1:] else ""
-                message += f"; warning: {warnings[0]}{more}"
-            ready = Condition(READY, TRUE, "Ready", message)
-    return tuple(
-        Condition(c.type, c.status, c.reason, c.message[:MAX_MESSAGE])
-        for c in (ready, provisioned, drifted, wired)
-    )
+    errors = [p for p in cp.problems if p.severity == Severity.ERROR and not p.topic]
+    if errors:
+        return Condition(READY, FALSE, "InvalidContract", errors[0].message)
+    message = "topics exist, match the contract, and are wired"
+    if warnings := contract_warnings(cp):
+        more = f" (and {len(warnings) - 1} more in status.warnings)" if warnings[1:] else ""
+        message += f"; warning: {warnings[0]}{more}"
+    return Condition(READY, TRUE, "Ready", message)
 
 
 PROVISIONING_PAUSED = "ProvisioningPaused"
