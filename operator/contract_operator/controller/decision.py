@@ -11,7 +11,7 @@ from ..core.isolation import plan_isolated
 from ..core.planner import Plan, PlanOptions
 from ..core.snapshot import BrokerSnapshot, CreateResult
 from ..model.contract import Contract
-from .gcpause import without_gc
+from .memory import without_gc
 
 Planned = tuple[Plan, dict[str, str]]  # the plan, and contract key -> why it failed to plan
 

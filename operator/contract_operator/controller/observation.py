@@ -16,7 +16,7 @@ from ..core.planner import AUTO_CREATE_WARNING
 from ..core.snapshot import BrokerSnapshot, ClusterSettings, ObservedTopic
 from ..model.contract import Contract
 from . import metrics
-from .gcpause import without_gc
+from .memory import without_gc
 
 log = logging.getLogger("contract_operator.controller.reconciler")
 

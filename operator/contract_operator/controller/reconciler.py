@@ -37,9 +37,9 @@ from .cycle import CycleReport
 from .decision import Decider, Planned
 from .deletions import Departures
 from .events import EventPoster
-from .gcpause import give_back_memory
 from .health import Health
 from .identity import TopicIdentity
+from .memory import give_back_memory
 from .observation import Observation, Observer
 from .outages import ApiserverWatch, BrokerGrace
 from .ownership import Owners
