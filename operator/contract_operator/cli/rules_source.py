@@ -126,8 +126,7 @@ def read_rules_file(path: str) -> dict[str, Any]:
     try:
         docs = load_yaml(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        detail = " ".join(str(exc).split())
-        raise UsageError(f"rules file {path} is not valid YAML: {detail}") from None
+        raise UsageError(f"rules file {path} is not valid YAML: {_yaml_problem(exc)}") from None
     if len(docs) > 1:
         raise UsageError(f"rules file {path} holds {len(docs)} YAML documents; use one")
     doc = docs[0] if docs else None
@@ -152,6 +151,16 @@ def read_rules_file(path: str) -> dict[str, Any]:
             raise UsageError(f"rules file {path}: enforceProducer must be true or false")
         out["enforceProducer"] = doc["enforceProducer"]
     return out
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """"line 2: found duplicate key 'enforceProducer' (first on line 1, column 1)", not the
+    parser's three-line message about "<unicode string>"."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}: {problem}"
+    return " ".join(str(exc).split())
 
 
 def resolve_rules(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> AppliedRules:
