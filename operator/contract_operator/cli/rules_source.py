@@ -154,7 +154,7 @@ def read_rules_file(path: str) -> dict[str, Any]:
 
 
 def _yaml_problem(exc: Exception) -> str:
-    """"line 2: found duplicate key 'enforceProducer' (first on line 1, column 1)", not the
+    """ "line 2: found duplicate key 'enforceProducer' (first on line 1, column 1)", not the
     parser's three-line message about "<unicode string>"."""
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -40,17 +41,30 @@ from contract_operator.core.selectors import parse_selector
 
 log = logging.getLogger("contract_operator")
 
+_VARIABLES = [
+    *(o.env for o in (*OPERATOR_OPTIONS, *ADMISSION_OPTIONS) if o.env),
+    ENV_PATTERN,
+    ENV_KINDS,
+    ENV_RULES_FILE,
+    "BOOTSTRAP_SERVERS",
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_*",
+    "KAFKA_SSL_CA_LOCATION",
+]
+
 EPILOG = f"""\
 Every flag falls back to an environment variable (the Helm chart sets those); an empty
 variable counts as unset, and a bad value stops the operator with a one-line error naming it:
-  {"  ".join(o.env for o in OPERATOR_OPTIONS if o.env)}
-  {"  ".join(o.env for o in ADMISSION_OPTIONS if o.env)}
-  {ENV_PATTERN}  {ENV_KINDS}  {ENV_RULES_FILE}
-  BOOTSTRAP_SERVERS  KAFKA_SECURITY_PROTOCOL  KAFKA_SASL_*  KAFKA_SSL_CA_LOCATION
+{textwrap.fill("  ".join(_VARIABLES), width=92, initial_indent="  ", subsequent_indent="  ")}
 
 examples:
   contract-operator run --bootstrap-server 127.0.0.1:9092
   contract-operator run --namespace agents --namespace billing --resync-seconds 30
+  contract-operator run --selector kafka-cluster=payments   # one instance per Kafka cluster
+
+Controls on a NodeContract: the annotation eventbus.dev/paused: "true" stops creating its
+topics (drift and wiring are still reported; remove it to resume). A topic deleted and
+re-created under the same name (a new Kafka topic id) is a Warning Event TopicRecreated.
 
 The operator never alters, repartitions or deletes an existing topic, not even when a
 NodeContract is deleted. Drift shows in `kubectl get nodecontracts` and in Events.
