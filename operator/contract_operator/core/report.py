@@ -18,6 +18,7 @@ from .problems import Problem, Severity
 from .recreated import Recreated
 from .snapshot import BrokerSnapshot
 from .unowned import Unowned, unowned_topics
+from .wiring import BrokenWire
 
 # Problem codes the report shows in their own section; every other error is listed as is.
 _OWN_SECTIONS = frozenset({"broken-wire", "conflict"})
@@ -124,6 +125,71 @@ class Report:
         return not self.broker_error and not any(counts.values())
 
 
+def _sort_topics(
+    plan: Plan, on_broker: frozenset[str], recorded_failures: Mapping[tuple[str, str], str]
+) -> tuple[dict[str, list[Entry]], list[Wire], list[Entry], int]:
+    """Each topic of each contract into its section; the broken wires with the plan's own
+    suggestions; the unverifiable config keys; how many topics have nothing to say."""
+    sections: dict[str, list[Entry]] = {
+        k: [] for k in ("unsafe", "drift", "conflict", "failed", "missing", "pending")
+    }
+    wires: list[Wire] = []
+    unverifiable: list[Entry] = []
+    healthy = 0
+    conflict_messages = {
+        (p.contract, p.topic): p.message for p in plan.problems if p.code == "conflict"
+    }
+    broken = {(w.contract, w.topic): w for w in plan.broken_wires}
+    messages = {(p.contract, p.topic): p.message for p in plan.problems if p.code == "broken-wire"}
+    for cp in plan.contracts:
+        key = cp.contract.key
+        for t in cp.topics:
+            keys = tuple(getattr(t, "unverifiable", ()))
+            if keys:
+                unverifiable.append(Entry(key, t.name, ", ".join(keys)))
+            if t.state is TopicState.DRIFTED:
+                sections["unsafe" if is_unsafe(t) else "drift"].append(
+                    Entry(key, t.name, t.message, t.drift)
+                )
+            elif t.state is TopicState.CONFLICT:
+                message = conflict_messages.get((key, t.name), t.message)
+                sections["conflict"].append(Entry(key, t.name, message))
+            elif t.state is TopicState.ORPHANED:
+                where = (key, t.name)
+                wires.append(_wire(key, t, broken.get(where), messages.get(where), on_broker))
+            elif t.state is TopicState.FAILED:
+                sections["failed"].append(Entry(key, t.name, t.message))
+            elif t.state is TopicState.MISSING and (key, t.name) in recorded_failures:
+                sections["failed"].append(Entry(key, t.name, recorded_failures[key, t.name]))
+            elif t.state is TopicState.MISSING and t.role == PUBLISH:
+                sections["missing"].append(Entry(key, t.name, t.message))
+            elif t.state is TopicState.PENDING and t.role == SUBSCRIBE:
+                sections["pending"].append(Entry(key, t.name, t.message))
+            elif t.state in (TopicState.PRESENT, TopicState.CREATED):
+                healthy += 1
+    return sections, wires, unverifiable, healthy
+
+
+def _wire(
+    key: str,
+    t: TopicStatus,
+    wire: BrokenWire | None,
+    message: str | None,
+    on_broker: frozenset[str],
+) -> Wire:
+    """A broken wire as the plan found it: its message and ranked suggestions."""
+    suggestions = wire.suggestions if wire is not None else ()
+    return Wire(
+        key,
+        t.name,
+        message or t.message,
+        suggestions[0] if suggestions else None,
+        wire.shape.hint if wire is not None and wire.shape else None,
+        tuple(suggestions[1:]),
+        t.name in on_broker,
+    )
+
+
 def build_report(
     plan: Plan,
     snapshot: BrokerSnapshot | None = None,
@@ -151,56 +217,7 @@ def build_report(
     if unowned is None:
         unowned = unowned_topics(contracts, snapshot.all_names, rules) if snapshot else Unowned()
     on_broker = snapshot.all_names if snapshot else frozenset()
-    sections: dict[str, list[Entry]] = {
-        k: [] for k in ("unsafe", "drift", "conflict", "failed", "missing", "pending")
-    }
-    wires: list[Wire] = []
-    unverifiable: list[Entry] = []
-    healthy = 0
-    conflict_messages = {
-        (p.contract, p.topic): p.message for p in plan.problems if p.code == "conflict"
-    }
-    broken = {(w.contract, w.topic): w for w in plan.broken_wires}
-    wire_messages = {
-        (p.contract, p.topic): p.message for p in plan.problems if p.code == "broken-wire"
-    }
-    for cp in plan.contracts:
-        key = cp.contract.key
-        for t in cp.topics:
-            keys = tuple(getattr(t, "unverifiable", ()))
-            if keys:
-                unverifiable.append(Entry(key, t.name, ", ".join(keys)))
-            if t.state is TopicState.DRIFTED:
-                sections["unsafe" if is_unsafe(t) else "drift"].append(
-                    Entry(key, t.name, t.message, t.drift)
-                )
-            elif t.state is TopicState.CONFLICT:
-                message = conflict_messages.get((key, t.name), t.message)
-                sections["conflict"].append(Entry(key, t.name, message))
-            elif t.state is TopicState.ORPHANED:
-                wire = broken.get((key, t.name))
-                suggestions = wire.suggestions if wire is not None else ()
-                wires.append(
-                    Wire(
-                        key,
-                        t.name,
-                        wire_messages.get((key, t.name), t.message),
-                        suggestions[0] if suggestions else None,
-                        wire.shape.hint if wire is not None and wire.shape else None,
-                        tuple(suggestions[1:]),
-                        t.name in on_broker,
-                    )
-                )
-            elif t.state is TopicState.FAILED:
-                sections["failed"].append(Entry(key, t.name, t.message))
-            elif t.state is TopicState.MISSING and (key, t.name) in recorded_failures:
-                sections["failed"].append(Entry(key, t.name, recorded_failures[key, t.name]))
-            elif t.state is TopicState.MISSING and t.role == PUBLISH:
-                sections["missing"].append(Entry(key, t.name, t.message))
-            elif t.state is TopicState.PENDING and t.role == SUBSCRIBE:
-                sections["pending"].append(Entry(key, t.name, t.message))
-            elif t.state in (TopicState.PRESENT, TopicState.CREATED):
-                healthy += 1
+    sections, wires, unverifiable, healthy = _sort_topics(plan, on_broker, recorded_failures)
     problems = [*extra_problems, *plan.problems]
     errors = [p for p in problems if p.is_error and p.code not in _OWN_SECTIONS]
     warnings = [p for p in problems if p.severity is Severity.WARNING]
