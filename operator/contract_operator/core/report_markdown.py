@@ -16,122 +16,137 @@ def _cell(text: str) -> str:
     return " ".join(escaped.splitlines())
 
 
+COUNTED = (
+    "unsafe_drift",
+    "drift",
+    "broken_wires",
+    "conflicts",
+    "errors",
+    "failed",
+    "missing",
+    "pending",
+    "unowned",
+    "healthy",
+)
+
+
 def render_markdown(report: Report) -> str:
     """For a pull-request comment: a verdict, a count table, then one table per finding kind."""
+    lines = _header(report)
+    lines += _drift_table(
+        "Unsafe drift (the broker keeps less data than declared)", report.unsafe_drift
+    )
+    lines += _drift_table("Drift (reported only; existing topics are never altered)", report.drift)
+    lines += _wires(report)
+    lines += _entries("Conflicts", report.conflicts)
+    lines += _entries("Failed creates", report.failed)
+    lines += _errors(report)
+    lines += _unowned(report)
+    lines += _recreated(report)
+    lines += _waiting(report)
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, *head: str) -> list[str]:
+    return ["", f"#### {title}", "", *head]
+
+
+def _header(report: Report) -> list[str]:
     c = report.counts()
     verdict = "nothing wrong" if report.clean else ("errors" if report.has_errors else "findings")
-    lines = [
-        f"### contract-operator report: {verdict}",
-        "",
-        f"{_where(report)}.",
-        "",
-    ]
-    w = lines.append
+    lines = [f"### contract-operator report: {verdict}", "", f"{_where(report)}.", ""]
     if report.broker_error:
-        w(f"> **The broker could not be read:** {_cell(report.broker_error)}")
-        w("")
-    w(
+        lines += [f"> **The broker could not be read:** {_cell(report.broker_error)}", ""]
+    lines.append(
         "| unsafe drift | drift | broken wires | conflicts | errors | failed | missing | pending "
         "| unowned | healthy |"
     )
-    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    w(
-        "| "
-        + " | ".join(
-            str(c[k])
-            for k in (
-                "unsafe_drift",
-                "drift",
-                "broken_wires",
-                "conflicts",
-                "errors",
-                "failed",
-                "missing",
-                "pending",
-                "unowned",
-                "healthy",
-            )
-        )
-        + " |"
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("| " + " | ".join(str(c[k]) for k in COUNTED) + " |")
+    return lines
+
+
+def _drift_table(title: str, entries: Sequence[Entry]) -> list[str]:
+    if not entries:
+        return []
+    lines = _section(
+        title, "| topic | contract | field | declared | actual |", "|---|---|---|---|---|"
     )
+    for e in entries:
+        for d in e.drift:
+            flag = " **(unsafe)**" if getattr(d, "unsafe", False) else ""
+            lines.append(
+                f"| `{e.topic}` | {_cell(e.contract)} | {_cell(d.field)}{flag} | "
+                f"{_cell(d.declared)} | {_cell(d.actual)} |"
+            )
+    return lines
 
-    def drift_table(title: str, entries: Sequence[Entry]) -> None:
-        if not entries:
-            return
-        w("")
-        w(f"#### {title}")
-        w("")
-        w("| topic | contract | field | declared | actual |")
-        w("|---|---|---|---|---|")
-        for e in entries:
-            for d in e.drift:
-                flag = " **(unsafe)**" if getattr(d, "unsafe", False) else ""
-                w(
-                    f"| `{e.topic}` | {_cell(e.contract)} | {_cell(d.field)}{flag} | "
-                    f"{_cell(d.declared)} | {_cell(d.actual)} |"
-                )
 
-    drift_table("Unsafe drift (the broker keeps less data than declared)", report.unsafe_drift)
-    drift_table("Drift (reported only; existing topics are never altered)", report.drift)
-    if report.broken_wires:
-        w("")
-        w("#### Broken wires")
-        w("")
-        w("| subscriber | subscribes to | did you mean | |")
-        w("|---|---|---|---|")
-        for wire in report.broken_wires:
-            suggestion = f"`{wire.suggestion}`" if wire.suggestion else ""
-            note = f"it {wire.hint}" if wire.hint else _cell(wire.message)
-            if wire.on_broker:
-                note += " (still on the broker)"
-            w(f"| {_cell(wire.contract)} | `{wire.topic}` | {suggestion} | {note} |")
-    for title, entries in (
-        ("Conflicts", report.conflicts),
-        ("Failed creates", report.failed),
-    ):
-        if entries:
-            w("")
-            w(f"#### {title}")
-            w("")
-            w("| topic | contract | |")
-            w("|---|---|---|")
-            for e in entries:
-                w(f"| `{e.topic}` | {_cell(e.contract)} | {_cell(e.message)} |")
-    if report.errors:
-        w("")
-        w("#### Other errors")
-        w("")
-        for p in report.errors:
-            fix = f" Fix: {_cell(p.fix)}" if p.fix else ""
-            w(f"- {_cell(_problem(p))}{fix}")
-    if report.unowned:
-        w("")
-        w("#### Unowned topics (on the broker, published by no contract)")
-        w("")
-        w("| producer | topic | still subscribed by | data |")
-        w("|---|---|---|---|")
-        for producer, topics in report.unowned.by_producer.items():
-            for t in topics:
-                w(
-                    f"| {producer or '-'} | `{t.name}` | {', '.join(t.subscribers)} | "
-                    f"{_liveness(report, t.name)} |"
-                )
-    if report.recreated:
-        w("")
-        w("#### Re-created topics (data and consumer offsets lost)")
-        w("")
-        lines.extend(f"- `{r.topic}` ({_cell(r.contract)}): {r.message}" for r in report.recreated)
+def _wires(report: Report) -> list[str]:
+    if not report.broken_wires:
+        return []
+    lines = _section(
+        "Broken wires", "| subscriber | subscribes to | did you mean | |", "|---|---|---|---|"
+    )
+    for wire in report.broken_wires:
+        suggestion = f"`{wire.suggestion}`" if wire.suggestion else ""
+        note = f"it {wire.hint}" if wire.hint else _cell(wire.message)
+        if wire.on_broker:
+            note += " (still on the broker)"
+        lines.append(f"| {_cell(wire.contract)} | `{wire.topic}` | {suggestion} | {note} |")
+    return lines
+
+
+def _entries(title: str, entries: Sequence[Entry]) -> list[str]:
+    if not entries:
+        return []
+    lines = _section(title, "| topic | contract | |", "|---|---|---|")
+    lines += [f"| `{e.topic}` | {_cell(e.contract)} | {_cell(e.message)} |" for e in entries]
+    return lines
+
+
+def _errors(report: Report) -> list[str]:
+    if not report.errors:
+        return []
+    lines = _section("Other errors")
+    for p in report.errors:
+        fix = f" Fix: {_cell(p.fix)}" if p.fix else ""
+        lines.append(f"- {_cell(_problem(p))}{fix}")
+    return lines
+
+
+def _unowned(report: Report) -> list[str]:
+    if not report.unowned:
+        return []
+    lines = _section(
+        "Unowned topics (on the broker, published by no contract)",
+        "| producer | topic | still subscribed by | data |",
+        "|---|---|---|---|",
+    )
+    for producer, topics in report.unowned.by_producer.items():
+        lines += [
+            f"| {producer or '-'} | `{t.name}` | {', '.join(t.subscribers)} | "
+            f"{_liveness(report, t.name)} |"
+            for t in topics
+        ]
+    return lines
+
+
+def _recreated(report: Report) -> list[str]:
+    if not report.recreated:
+        return []
+    lines = _section("Re-created topics (data and consumer offsets lost)")
+    lines += [f"- `{r.topic}` ({_cell(r.contract)}): {r.message}" for r in report.recreated]
+    return lines
+
+
+def _waiting(report: Report) -> list[str]:
     waiting = [("missing: will be created", e) for e in report.missing] + [
         ("pending: waiting for its publisher", e) for e in report.pending
     ]
-    if waiting:
-        w("")
-        w(f"<details><summary>Not on the broker yet ({len(waiting)})</summary>")
-        w("")
-        w("| topic | contract | |")
-        w("|---|---|---|")
-        for label, e in waiting:
-            w(f"| `{e.topic}` | {_cell(e.contract)} | {label} |")
-        w("")
-        w("</details>")
-    return "\n".join(lines) + "\n"
+    if not waiting:
+        return []
+    lines = ["", f"<details><summary>Not on the broker yet ({len(waiting)})</summary>", ""]
+    lines += ["| topic | contract | |", "|---|---|---|"]
+    lines += [f"| `{e.topic}` | {_cell(e.contract)} | {label} |" for label, e in waiting]
+    return [*lines, "", "</details>"]
