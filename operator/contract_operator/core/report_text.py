@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from .problems import Problem
@@ -64,92 +65,124 @@ def _summary(report: Report) -> str:
 
 def render_text(report: Report) -> str:
     lines = [f"Report: {_where(report)}"]
-    w = lines.append
     if report.broker_error:
-        w(f"\n! The broker could not be read: {report.broker_error}")
-    if report.unsafe_drift:
-        w(
-            f"\nUnsafe drift ({len(report.unsafe_drift)}) - "
-            "the broker keeps less data than declared:"
-        )
-        for e in report.unsafe_drift:
-            w(f"  ! {e.topic}  ({e.contract})")
-            lines.extend(f"      {line}" for line in _drift_lines(e))
-    if report.drift:
-        w(f"\nDrift ({len(report.drift)}) - reported only, existing topics are never altered:")
-        for e in report.drift:
-            w(f"  ~ {e.topic}  ({e.contract})")
-            lines.extend(f"      {line}" for line in _drift_lines(e))
-    if report.broken_wires:
-        w(
-            f"\nBroken wires ({len(report.broken_wires)}) - "
-            "subscriptions no valid contract publishes:"
-        )
-        for wire in report.broken_wires:
-            left = "  [still on the broker]" if wire.on_broker else ""
-            w(f"  x {wire.contract} subscribes to {wire.topic}{left}")
-            if wire.suggestion:
-                w(f"      did you mean {wire.suggestion}? (it {wire.hint})")
-            if wire.others:
-                w(f"      other candidates: {', '.join(wire.others)}")
-            if not wire.suggestion:
-                w(f"      {wire.message}")
+        lines.append(f"\n! The broker could not be read: {report.broker_error}")
+    lines += _drift_text(
+        "Unsafe drift", "the broker keeps less data than declared", "!", report.unsafe_drift
+    )
+    lines += _drift_text(
+        "Drift", "reported only, existing topics are never altered", "~", report.drift
+    )
+    lines += _wires_text(report)
+    lines += _findings_text(report)
+    lines += _unowned_text(report)
+    lines += _waiting_text(report)
+    lines.append(f"\nSummary: {_summary(report)}.")
+    return "\n".join(lines) + "\n"
+
+
+def _drift_text(title: str, what: str, mark: str, entries: Sequence[Entry]) -> list[str]:
+    if not entries:
+        return []
+    lines = [f"\n{title} ({len(entries)}) - {what}:"]
+    for e in entries:
+        lines.append(f"  {mark} {e.topic}  ({e.contract})")
+        lines.extend(f"      {line}" for line in _drift_lines(e))
+    return lines
+
+
+def _wires_text(report: Report) -> list[str]:
+    if not report.broken_wires:
+        return []
+    lines = [
+        f"\nBroken wires ({len(report.broken_wires)}) - subscriptions no valid contract publishes:"
+    ]
+    for wire in report.broken_wires:
+        left = "  [still on the broker]" if wire.on_broker else ""
+        lines.append(f"  x {wire.contract} subscribes to {wire.topic}{left}")
+        if wire.suggestion:
+            lines.append(f"      did you mean {wire.suggestion}? (it {wire.hint})")
+        if wire.others:
+            lines.append(f"      other candidates: {', '.join(wire.others)}")
+        if not wire.suggestion:
+            lines.append(f"      {wire.message}")
+    return lines
+
+
+def _findings_text(report: Report) -> list[str]:
+    """Conflicts, other errors and failed creates."""
+    lines = []
     if report.conflicts:
-        w(f"\nConflicts ({len(report.conflicts)}) - one topic declared with other settings:")
-        for e in report.conflicts:
-            w(f"  x {e.topic}  ({e.contract})")
-            w(f"      {e.message}")
-    if report.errors:
-        w(f"\nOther errors ({len(report.errors)}):")
-        for p in report.errors:
-            w(f"  x {_problem(p)}")
-            if p.fix:
-                w(f"      fix: {p.fix}")
-    if report.failed:
-        w(f"\nFailed ({len(report.failed)}) - the broker refused to create:")
-        for e in report.failed:
-            w(f"  x {e.topic}  ({e.contract}): {e.message}")
-    if report.unowned:
-        w(
-            f"\nUnowned ({len(report.unowned)}) - on the broker, matching the naming rules, "
-            "published by no contract:"
+        lines.append(
+            f"\nConflicts ({len(report.conflicts)}) - one topic declared with other settings:"
         )
-        for producer, topics in report.unowned.by_producer.items():
-            w(f"  {producer or '(no producer segment)'}:")
-            for t in topics:
-                hint = _liveness(report, t.name)
-                w(f"    ? {t.name}{'  ' + hint if hint else ''}")
-                if t.subscribers:
-                    w(f"        still subscribed by {', '.join(t.subscribers)}")
+        for e in report.conflicts:
+            lines += [f"  x {e.topic}  ({e.contract})", f"      {e.message}"]
+    if report.errors:
+        lines.append(f"\nOther errors ({len(report.errors)}):")
+        for p in report.errors:
+            lines.append(f"  x {_problem(p)}")
+            if p.fix:
+                lines.append(f"      fix: {p.fix}")
+    if report.failed:
+        lines.append(f"\nFailed ({len(report.failed)}) - the broker refused to create:")
+        lines += [f"  x {e.topic}  ({e.contract}): {e.message}" for e in report.failed]
+    return lines
+
+
+def _unowned_text(report: Report) -> list[str]:
+    if not report.unowned:
+        return []
+    lines = [
+        f"\nUnowned ({len(report.unowned)}) - on the broker, matching the naming rules, "
+        "published by no contract:"
+    ]
+    for producer, topics in report.unowned.by_producer.items():
+        lines.append(f"  {producer or '(no producer segment)'}:")
+        for t in topics:
+            hint = _liveness(report, t.name)
+            lines.append(f"    ? {t.name}{'  ' + hint if hint else ''}")
+            if t.subscribers:
+                lines.append(f"        still subscribed by {', '.join(t.subscribers)}")
+    return lines
+
+
+def _waiting_text(report: Report) -> list[str]:
+    """Missing, pending, re-created and paused; then warnings and unverifiable keys."""
+    lines = []
     if report.missing:
-        w(f"\nMissing ({len(report.missing)}) - declared, not on the broker yet (will be created):")
-        lines.extend(f"  + {e.topic}  ({e.contract})" for e in report.missing)
+        lines.append(
+            f"\nMissing ({len(report.missing)}) - declared, not on the broker yet "
+            "(will be created):"
+        )
+        lines += [f"  + {e.topic}  ({e.contract})" for e in report.missing]
     if report.pending:
-        w(f"\nPending ({len(report.pending)}) - subscribed, waiting for the publisher's topic:")
-        lines.extend(f"  . {e.contract} waits for {e.topic}" for e in report.pending)
+        lines.append(
+            f"\nPending ({len(report.pending)}) - subscribed, waiting for the publisher's topic:"
+        )
+        lines += [f"  . {e.contract} waits for {e.topic}" for e in report.pending]
     if report.recreated:
-        w(
+        lines.append(
             f"\nRe-created ({len(report.recreated)}) - deleted and created again under the "
             "same name; consumers restart from their auto.offset.reset position:"
         )
-        lines.extend(f"  ! {r.topic}  ({r.contract}): {r.message}" for r in report.recreated)
+        lines += [f"  ! {r.topic}  ({r.contract}): {r.message}" for r in report.recreated]
     if report.paused:
-        w(
+        lines.append(
             f"\nPaused ({len(report.paused)}) - nothing is created for these until the "
             "annotation eventbus.dev/paused is removed (drift and wiring still reported):"
         )
-        lines.extend(f"  ~ {key}" for key in report.paused)
+        lines += [f"  ~ {key}" for key in report.paused]
     if report.warnings:
-        w(f"\nWarnings ({len(report.warnings)}):")
-        lines.extend(f"  - {_problem(p)}" for p in report.warnings)
+        lines.append(f"\nWarnings ({len(report.warnings)}):")
+        lines += [f"  - {_problem(p)}" for p in report.warnings]
     if report.unverifiable:
-        w(
+        lines.append(
             f"\nUnverifiable ({len(report.unverifiable)}) - declared config keys the broker "
             "does not report, so they cannot be compared:"
         )
-        lines.extend(f"  - {e.topic}  ({e.contract}): {e.message}" for e in report.unverifiable)
-    w(f"\nSummary: {_summary(report)}.")
-    return "\n".join(lines) + "\n"
+        lines += [f"  - {e.topic}  ({e.contract}): {e.message}" for e in report.unverifiable]
+    return lines
 
 
 def to_dict(report: Report) -> dict[str, Any]:
