@@ -8,7 +8,7 @@ producer segment (with the contracts of that node), so a hundred nodes stay a hu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -152,27 +152,7 @@ def build_graph(
 ) -> Graph:
     """Nodes, topics and edges of `plan`, each topic marked with what is wrong with it."""
     rules = rules or NamingRules()
-    unowned = unowned or Unowned()
-    end_offsets = end_offsets or {}
-    topics: dict[str, _Topic] = {}
-
-    def topic(name: str) -> _Topic:
-        return topics.setdefault(name, _Topic(name))
-
-    for cp in plan.contracts:
-        for status in cp.topics:
-            t = topic(status.name)
-            role = t.publishers if status.role == PUBLISH else t.subscribers
-            role.append((cp.contract.key, status))
-            mark = _mark_of(status)
-            # Unknown only means something when the broker was asked and did not answer.
-            if mark is Mark.UNKNOWN and plan.broker_error is None:
-                mark = None
-            if mark is not None:
-                t.marks.add(mark)
-    for u in unowned.topics:
-        topic(u.name).marks.add(Mark.UNOWNED)
-
+    topics = _topics(plan, unowned or Unowned())
     contract_ids = {cp.contract.key: f"c{i}" for i, cp in enumerate(plan.contracts)}
     namespaces = {cp.contract.namespace for cp in plan.contracts}
     contracts = [
@@ -185,22 +165,54 @@ def build_graph(
         )
         for cp in plan.contracts
     ]
-    nodes: list[TopicNode] = []
-    for i, name in enumerate(sorted(topics)):
-        t = topics[name]
-        group, label = _group_and_label(name, rules)
-        marks = tuple(sorted(t.marks, key=_ORDER.__getitem__)) or (Mark.HEALTHY,)
-        drifted = sorted({d.field for _, st in t.publishers for d in st.drift})
-        notes = [", ".join(drifted)] if drifted else []
-        if Mark.UNOWNED in marks and name in end_offsets:
-            notes.append(liveness(end_offsets[name]))
-        note = "; ".join(notes)
-        nodes.append(TopicNode(f"t{i}", name, label, group, marks, note))
+    offsets = end_offsets or {}
+    nodes = [_topic_node(i, topics[name], rules, offsets) for i, name in enumerate(sorted(topics))]
+    edges = _edges(plan, nodes, topics, contract_ids)
+    graph = Graph(tuple(contracts), tuple(nodes), tuple(edges), title=title)
+    return _collapse(graph) if collapse_healthy else graph
+
+
+def _topics(plan: Plan, unowned: Unowned) -> dict[str, _Topic]:
+    """Every topic any contract names (or the broker holds unowned), with its marks."""
+    topics: dict[str, _Topic] = {}
+    for cp in plan.contracts:
+        for status in cp.topics:
+            t = topics.setdefault(status.name, _Topic(status.name))
+            role = t.publishers if status.role == PUBLISH else t.subscribers
+            role.append((cp.contract.key, status))
+            mark = _mark_of(status)
+            # Unknown only means something when the broker was asked and did not answer.
+            if mark is Mark.UNKNOWN and plan.broker_error is None:
+                mark = None
+            if mark is not None:
+                t.marks.add(mark)
+    for u in unowned.topics:
+        topics.setdefault(u.name, _Topic(u.name)).marks.add(Mark.UNOWNED)
+    return topics
+
+
+def _topic_node(
+    i: int, t: _Topic, rules: NamingRules, end_offsets: Mapping[str, int | None]
+) -> TopicNode:
+    group, label = _group_and_label(t.name, rules)
+    marks = tuple(sorted(t.marks, key=_ORDER.__getitem__)) or (Mark.HEALTHY,)
+    drifted = sorted({d.field for _, st in t.publishers for d in st.drift})
+    notes = [", ".join(drifted)] if drifted else []
+    if Mark.UNOWNED in marks and t.name in end_offsets:
+        notes.append(liveness(end_offsets[t.name]))
+    return TopicNode(f"t{i}", t.name, label, group, marks, "; ".join(notes))
+
+
+def _edges(
+    plan: Plan,
+    nodes: list[TopicNode],
+    topics: Mapping[str, _Topic],
+    contract_ids: Mapping[str, str],
+) -> list[Edge]:
     topic_ids = {n.name: n.id for n in nodes}
     suggested: dict[str, tuple[str, ...]] = {}
     for wire in plan.broken_wires:
         suggested.setdefault(wire.topic, wire.suggestions)
-
     edges: list[Edge] = []
     for node in nodes:
         t = topics[node.name]
@@ -222,9 +234,7 @@ def build_graph(
             drawn = [s for s in suggested.get(node.name, ()) if s in topic_ids]
             if drawn:
                 edges.append(Edge(node.id, topic_ids[drawn[0]], EdgeKind.SUGGEST, "did you mean?"))
-
-    graph = Graph(tuple(contracts), tuple(nodes), tuple(edges), title=title)
-    return _collapse(graph) if collapse_healthy else graph
+    return edges
 
 
 def _collapse(graph: Graph) -> Graph:
