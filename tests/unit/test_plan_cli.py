@@ -53,7 +53,7 @@ def test_plan_marks_unsafe_drift_in_text_and_json() -> None:
     import io
     import json
 
-    from contract_operator.cli.plan import render
+    from contract_operator.cli.plan_output import render
 
     result = _drift_plan()
     text = io.StringIO()
@@ -87,7 +87,7 @@ def test_plan_documents_exit_code_4_for_unsafe_drift(capsys: pytest.CaptureFixtu
 def test_plan_lists_declared_keys_the_broker_does_not_report() -> None:
     import io
 
-    from contract_operator.cli.plan import render
+    from contract_operator.cli.plan_output import render
     from contract_operator.core.planner import plan
 
     from .factories import broker, contract, observed
