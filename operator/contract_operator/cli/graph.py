@@ -16,7 +16,8 @@ from contract_operator.cli.report import (
     survey,
 )
 from contract_operator.cli.rules_source import add_naming_options, naming_rules
-from contract_operator.core.graph import build_graph, render
+from contract_operator.core.graph import build_graph
+from contract_operator.core.graph_render import render
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
