@@ -5,13 +5,16 @@ Warning Event, a counter, and a warning in the contract's status (with the old i
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 
 from ..core.declared import names_of
 from ..core.planner import ContractPlan
+from ..core.recreated import recorded_ids
 from ..core.snapshot import BrokerSnapshot, CreateResult
 from ..model.problems import Problem, Severity
 from . import metrics
+from .records import Record
 
 log = logging.getLogger("contract_operator.controller.reconciler")
 
@@ -20,6 +23,23 @@ class TopicIdentity:
     def __init__(self) -> None:
         self._ids: dict[str, str] = {}  # topic -> id as last seen
         self._recreated: dict[str, tuple[str, str]] = {}  # topic -> (message, old id)
+
+    def learn(self, records: Iterable[Record]) -> None:
+        """At start, the ids the statuses recorded: a topic re-created while no operator ran
+        is then noticed by the first cycle, and one seen re-created before keeps its warning
+        and previousTopicId across the restart."""
+        for r in records:
+            obj = {"metadata": {"namespace": r.namespace, "name": r.name}, "status": r.status}
+            for rec in recorded_ids([obj]):
+                if rec.topic_id:
+                    self._ids.setdefault(rec.topic, rec.topic_id)
+                if rec.topic_id and rec.previous_topic_id and rec.topic not in self._recreated:
+                    self._recreated[rec.topic] = (
+                        f"{rec.topic} was deleted and re-created (topic id "
+                        f"{rec.previous_topic_id} -> {rec.topic_id}): the data it held and "
+                        "every consumer group's offsets on it are gone",
+                        rec.previous_topic_id,
+                    )
 
     def note(self, snapshot: BrokerSnapshot, outcome: CreateResult) -> dict[str, str]:
         """Topics whose id changed since the last cycle (deleted and re-created, by anyone),

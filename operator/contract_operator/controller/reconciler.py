@@ -172,6 +172,8 @@ class Reconciler:
         described = time.monotonic()
         grace = self.broker_grace.in_grace(seen.error)
         owners = self.owners.of(records, first_cycle=self.cycles == 0)
+        if self.cycles == 0:
+            self.identity.learn(records)
         (result, failed) = await self.decider.plan(contracts, seen.snapshot, seen.error, owners)
         planned = time.monotonic()
         outcome, snapshot, broker_error = CreateResult(), seen.snapshot, seen.error
