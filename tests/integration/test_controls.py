@@ -131,6 +131,36 @@ def test_a_topic_recreated_out_of_band_is_noticed_by_its_id(
     )
 
 
+def test_a_topic_recreated_while_no_operator_ran_is_noticed_at_start(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    """The status records the id, so the first cycle after a restart compares with it."""
+    op = start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    topic = f"onex.evt.n{topic_prefix}.placed.v1"
+    ncs.apply(_nc("orders", f"n{topic_prefix}", [{"name": topic, "partitions": 1}]))
+    ncs.wait_condition("orders", "Ready", "True")
+    first_id = ncs.get("orders")["status"]["topics"][0]["topicId"]
+    op.stop()
+    admin.delete_topics([topic])[topic].result(10)
+    wait_for(lambda: _topic_id(admin, topic) is None, 10, interval=0.05, what="deleted")
+    create_topic(admin, topic)
+    second_id = wait_for(lambda: _topic_id(admin, topic), 10, interval=0.05, what="re-created")
+
+    start_operator(namespace)
+    wait_for(
+        lambda: ncs.get("orders")["status"]["topics"][0].get("previousTopicId") == first_id,
+        30,
+        what="previousTopicId after the restart",
+    )
+    assert ncs.get("orders")["status"]["topics"][0]["topicId"] == second_id
+    wait_for(
+        lambda: any(r == "TopicRecreated" for r, _ in ncs.events("orders")),
+        15,
+        what="a TopicRecreated Event",
+    )
+
+
 def _label(kube: client.ApiClient, ns: str, name: str, cluster: str) -> None:
     client.CustomObjectsApi(kube).patch_namespaced_custom_object(
         GROUP, VERSION, ns, PLURAL, name, {"metadata": {"labels": {"kafka-cluster": cluster}}}
