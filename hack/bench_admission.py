@@ -40,8 +40,9 @@ sys.path.insert(0, str(ROOT / "operator"))
 import aiohttp  # noqa: E402
 import kopf  # noqa: E402
 
-from contract_operator.controller.admission import HANDLER_ID, parse_incoming  # noqa: E402
+from contract_operator.controller.admission import parse_incoming  # noqa: E402
 from contract_operator.controller.certs import write_self_signed  # noqa: E402
+from contract_operator.controller.webhook_config import HANDLER_ID  # noqa: E402
 from contract_operator.core.admission import AdmissionMode, FleetView, decide  # noqa: E402
 from contract_operator.core.snapshot import BrokerSnapshot, ObservedTopic  # noqa: E402
 

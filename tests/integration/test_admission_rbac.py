@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from contract_operator.controller.admission import apply_configuration, webhook_configuration
+from contract_operator.controller.webhook_config import apply_configuration, webhook_configuration
 
 from .test_rbac import (
     allowed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from kubernetes import client
@@ -79,7 +80,7 @@ def _topic_id(admin, topic: str) -> str | None:  # type: ignore[no-untyped-def]
 
 
 def test_a_topic_recreated_out_of_band_is_noticed_by_its_id(
-    kube, namespace, start_operator, admin, topic_prefix
+    kube, namespace, start_operator, admin, topic_prefix, testbed
 ) -> None:
 
     port = free_port()
@@ -112,6 +113,10 @@ def test_a_topic_recreated_out_of_band_is_noticed_by_its_id(
         what="a TopicRecreated Event",
     )
     assert metric(port, "contract_operator_topics_recreated_total") == 1
+    assert ncs.get("orders")["status"]["topics"][0]["previousTopicId"] == first_id
+    reported = testbed.cli("report", "-n", namespace, "--format", "json")
+    (entry,) = json.loads(reported.stdout)["recreated"]
+    assert (entry["topic"], entry["old_id"], entry["new_id"]) == (topic, first_id, second_id)
 
     # Deleted again: this time the operator re-creates it, and says so.
     admin.delete_topics([topic])[topic].result(10)
@@ -123,6 +128,36 @@ def test_a_topic_recreated_out_of_band_is_noticed_by_its_id(
         ),
         30,
         what="a TopicRecreated Event naming the operator",
+    )
+
+
+def test_a_topic_recreated_while_no_operator_ran_is_noticed_at_start(
+    kube, namespace, start_operator, admin, topic_prefix
+) -> None:
+    """The status records the id, so the first cycle after a restart compares with it."""
+    op = start_operator(namespace)
+    ncs = NodeContracts(kube, namespace)
+    topic = f"onex.evt.n{topic_prefix}.placed.v1"
+    ncs.apply(_nc("orders", f"n{topic_prefix}", [{"name": topic, "partitions": 1}]))
+    ncs.wait_condition("orders", "Ready", "True")
+    first_id = ncs.get("orders")["status"]["topics"][0]["topicId"]
+    op.stop()
+    admin.delete_topics([topic])[topic].result(10)
+    wait_for(lambda: _topic_id(admin, topic) is None, 10, interval=0.05, what="deleted")
+    create_topic(admin, topic)
+    second_id = wait_for(lambda: _topic_id(admin, topic), 10, interval=0.05, what="re-created")
+
+    start_operator(namespace)
+    wait_for(
+        lambda: ncs.get("orders")["status"]["topics"][0].get("previousTopicId") == first_id,
+        30,
+        what="previousTopicId after the restart",
+    )
+    assert ncs.get("orders")["status"]["topics"][0]["topicId"] == second_id
+    wait_for(
+        lambda: any(r == "TopicRecreated" for r, _ in ncs.events("orders")),
+        15,
+        what="a TopicRecreated Event",
     )
 
 
@@ -171,5 +206,8 @@ def test_selector_splits_the_fleet_and_wiring_stays_on_one_cluster(
         "theirs",
         {"spec": {"eventBus": {"publishTopics": [{"name": other}, {"name": later}]}}},
     )
+    wait_for(lambda: "NotSelected" in {r for r, _ in ncs.events("theirs")}, 15, what="NotSelected")
     wait_cycles(port, 3)
     assert later not in admin.list_topics(timeout=10).topics
+    # Let go is not deleted: no "NodeContract deleted; its topics stay" Event.
+    assert "TopicsKept" not in {r for r, _ in ncs.events("theirs")}

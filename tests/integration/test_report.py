@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 from kubernetes import client
 
 from contract_operator.adapters.broker import Broker, BrokerSettings
-from contract_operator.cli.report import EXIT_ERROR, EXIT_OK, EXIT_UNOWNED
+from contract_operator.core.exit_status import EXIT_ERROR, EXIT_OK, EXIT_UNOWNED
 from tests.integration.conftest import Testbed, create_topic
 
 

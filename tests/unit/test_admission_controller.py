@@ -13,17 +13,14 @@ from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract_operator.controller.admission import (
-    AdmissionSettings,
-    AdmissionSettingsError,
-    AdmissionView,
-    add_admission_options,
-    admission_settings,
-    answer,
-    webhook_configuration,
-)
+from contract_operator.cli.errors import UsageError
+from contract_operator.cli.run_options import add_admission_options, admission_settings
+from contract_operator.controller.admission import answer
+from contract_operator.controller.admission_settings import AdmissionSettings
+from contract_operator.controller.admission_view import AdmissionView
 from contract_operator.controller.certs import write_self_signed
 from contract_operator.controller.reconciler import Record
+from contract_operator.controller.webhook_config import webhook_configuration
 from contract_operator.core.admission import AdmissionMode, FleetView
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import PlanOptions
@@ -62,7 +59,7 @@ def test_off_unless_asked_and_flags_beat_the_environment() -> None:
     ],
 )
 def test_settings_that_cannot_work_are_refused_naming_the_flag(env: dict, named: str) -> None:
-    with pytest.raises(AdmissionSettingsError, match=named):
+    with pytest.raises(UsageError, match=named):
         admission_settings(parse(), env=env)
 
 

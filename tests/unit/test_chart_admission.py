@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 
 from contract_operator.adapters import permissions
-from contract_operator.controller.admission import HANDLER_ID, webhook_configuration
+from contract_operator.controller.webhook_config import HANDLER_ID, webhook_configuration
 from tests.unit.test_chart import (
     CHART,
     KUBE_VERSION,

@@ -12,8 +12,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import ConfigSource
 
 from contract_operator.adapters.broker import DESCRIBE_BATCH, Broker, BrokerError, BrokerSettings
-from contract_operator.controller.reconciler import Reconciler
-from contract_operator.controller.settings import OperatorSettings
+from contract_operator.controller.observation import Observer
 from contract_operator.core.snapshot import BrokerSnapshot
 
 from .factories import observed
@@ -69,9 +68,8 @@ def test_describe_configs_goes_in_batches_and_keeps_only_the_declared_keys() -> 
     assert all(t.config == {"retention.ms": "1000"} for t in snapshot.topics.values())
 
 
-def _reconciler() -> Reconciler:
-    settings = OperatorSettings(resync_seconds=60)
-    return Reconciler(settings, broker=None, kube=None, view=lambda: [])  # type: ignore[arg-type]
+def _reconciler() -> Observer:
+    return Observer(broker=None, resync_seconds=60)  # type: ignore[arg-type]
 
 
 def _snapshot(names: list[str]) -> BrokerSnapshot:
@@ -83,20 +81,20 @@ def test_a_resync_rereads_one_batch_oldest_first_until_every_topic_had_its_turn(
     monkeypatch: Any,
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("contract_operator.controller.reconciler.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("contract_operator.controller.observation.time.monotonic", lambda: clock[0])
     names = [f"onex.evt.n{i}.done.v1" for i in range(2 * DESCRIBE_BATCH + 500)]
     keys = {"retention.ms"}
     loop = _reconciler()
-    assert loop._config_reuse(names, keys) is None  # nothing read yet: everything
+    assert loop.config_reuse(names, keys) is None  # nothing read yet: everything
 
     loop.last_snapshot = _snapshot(names)
-    assert loop._note_described(loop.last_snapshot, None, keys) == len(names)
-    assert len(loop._config_reuse(names, keys) or {}) == len(names)  # nothing is due yet
+    assert loop.note_described(loop.last_snapshot, None, keys) == len(names)
+    assert len(loop.config_reuse(names, keys) or {}) == len(names)  # nothing is due yet
 
     clock[0] += 60  # one resync later every topic is due; one batch is re-read per resync
     batches: list[set[str]] = []
     for _ in range(math.ceil(len(names) / DESCRIBE_BATCH)):
-        reuse = loop._config_reuse(names, keys)
+        reuse = loop.config_reuse(names, keys)
         assert reuse is not None
         due = {n for n in names if n not in reuse}
         assert 0 < len(due) <= DESCRIBE_BATCH
@@ -104,21 +102,21 @@ def test_a_resync_rereads_one_batch_oldest_first_until_every_topic_had_its_turn(
         unread = set(names).difference(*batches)
         assert due >= unread or due <= unread
         batches.append(due)
-        loop._note_described(loop.last_snapshot, reuse, keys)
+        loop.note_described(loop.last_snapshot, reuse, keys)
         clock[0] += 60
     assert set().union(*batches) == set(names)
 
 
 def test_a_new_topic_is_read_at_once_and_a_new_key_rereads_everything(monkeypatch: Any) -> None:
-    monkeypatch.setattr("contract_operator.controller.reconciler.time.monotonic", lambda: 5.0)
+    monkeypatch.setattr("contract_operator.controller.observation.time.monotonic", lambda: 5.0)
     names = ["onex.evt.a.done.v1", "onex.evt.b.done.v1"]
     loop = _reconciler()
     loop.last_snapshot = _snapshot(names)
-    loop._note_described(loop.last_snapshot, None, {"retention.ms"})
-    reuse = loop._config_reuse([*names, "onex.evt.c.done.v1"], {"retention.ms"})
+    loop.note_described(loop.last_snapshot, None, {"retention.ms"})
+    reuse = loop.config_reuse([*names, "onex.evt.c.done.v1"], {"retention.ms"})
     assert reuse is not None and "onex.evt.c.done.v1" not in reuse  # new: described
     assert set(reuse) == set(names)  # known and recent: kept
-    assert loop._config_reuse(names, {"retention.ms", "cleanup.policy"}) is None
+    assert loop.config_reuse(names, {"retention.ms", "cleanup.policy"}) is None
 
 
 class _Refused:

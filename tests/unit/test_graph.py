@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from contract_operator.cli.main import main
-from contract_operator.core.graph import EdgeKind, Graph, Mark, build_graph, to_dot, to_mermaid
+from contract_operator.core.graph import EdgeKind, Graph, Mark, build_graph
+from contract_operator.core.graph_render import to_dot, to_mermaid
 from contract_operator.core.planner import plan
 from contract_operator.core.unowned import unowned_topics
 from contract_operator.model.loader import load_paths

@@ -87,7 +87,9 @@ def test_broker_refusals_are_sorted_into_permanent_and_transient() -> None:
 
 
 def test_a_contract_the_planner_raises_on_is_set_aside(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_plan = loop.plan
+    from contract_operator.core import isolation
+
+    real_plan = isolation.plan
     good = contract("good", publish=["onex.evt.good.done.v1"])
     bad = contract("bad", publish=["onex.evt.bad.done.v1"])
 
@@ -96,7 +98,7 @@ def test_a_contract_the_planner_raises_on_is_set_aside(monkeypatch: pytest.Monke
             raise RuntimeError("boom")
         return real_plan(contracts, *args, **kwargs)
 
-    monkeypatch.setattr(loop, "plan", planner)
+    monkeypatch.setattr(isolation, "plan", planner)
     result, failed = plan_isolated([good, bad], broker(), PlanOptions())
     assert set(failed) == {bad.key} and "boom" in failed[bad.key]
     assert [cp.contract.key for cp in result.contracts] == [good.key]
@@ -124,16 +126,13 @@ def test_a_permanent_refusal_is_not_resent_until_the_declaration_changes() -> No
     rec = _reconciler(fake)
     request = TopicRequest("t", 1, 1, {"x": "1"})
 
-    async def cycles() -> list[CreateResult]:
-        return [await rec._create([request]) for _ in range(3)]
-
-    _, second, third = asyncio.run(cycles())
+    _, second, third = [rec.provisioner.create([request]) for _ in range(3)]
     assert fake.sent == [["t"]]  # sent once only
     assert "not re-sent until the declaration changes" in second.failed["t"]
     assert third.failed == second.failed
 
     changed = TopicRequest("t", 1, 1, {"x": "2"})
-    created = asyncio.run(rec._create([changed]))
+    created = rec.provisioner.create([changed])
     assert fake.sent == [["t"], ["t"]] and created.created == {"t"}
 
 
@@ -144,16 +143,16 @@ def test_a_transient_refusal_backs_off(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _RecordingBroker([timed_out, timed_out, CreateResult(created=frozenset({"t"}))])
     rec = _reconciler(fake)
     request = TopicRequest("t", 1, 1)
-    asyncio.run(rec._create([request]))
+    rec.provisioner.create([request])
     clock[0] += 4  # before the first back-off (5 s) ends: held
-    assert "retrying with back-off" in asyncio.run(rec._create([request])).failed["t"]
+    assert "retrying with back-off" in rec.provisioner.create([request]).failed["t"]
     clock[0] += 2
-    asyncio.run(rec._create([request]))  # sent again, refused again: next wait is 10 s
+    rec.provisioner.create([request])  # sent again, refused again: next wait is 10 s
     clock[0] += 9
-    asyncio.run(rec._create([request]))
+    rec.provisioner.create([request])
     assert len(fake.sent) == 2
     clock[0] += 2
-    assert asyncio.run(rec._create([request])).created == {"t"}
+    assert rec.provisioner.create([request]).created == {"t"}
 
 
 def test_liveness_fails_when_no_cycle_finishes_and_recovers() -> None:
@@ -186,9 +185,7 @@ def test_readiness_needs_the_listing_and_the_apiserver() -> None:
 
 
 def test_stall_limit_must_exceed_the_resync_interval() -> None:
-    from contract_operator.controller.settings import SettingsError
-
-    with pytest.raises(SettingsError, match="stall"):
+    with pytest.raises(ValueError, match="stall"):
         OperatorSettings(resync_seconds=60, stall_seconds=30)
     assert OperatorSettings(resync_seconds=60).stall_seconds == 180
 
@@ -235,18 +232,21 @@ def test_no_cycle_runs_on_a_half_listed_index(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
-        ("resync_seconds", float("nan")),
-        ("stall_seconds", float("inf")),
-        ("broker_grace_seconds", -5.0),
-        ("broker_grace_seconds", float("inf")),
+        ("resync_seconds", "nan"),
+        ("stall_seconds", "inf"),
+        ("broker_grace_seconds", "-5"),
+        ("broker_grace_seconds", "inf"),
     ],
 )
-def test_a_duration_that_is_not_one_is_refused_with_its_flag(setting: str, value: float) -> None:
-    from contract_operator.controller.settings import SettingsError
+def test_a_duration_that_is_not_one_is_refused_with_its_flag(setting: str, value: str) -> None:
+    from contract_operator.cli.errors import UsageError
+    from contract_operator.cli.main import build_parser
+    from contract_operator.cli.run_options import operator_settings
 
     flag = "--" + setting.replace("_", "-")
-    with pytest.raises(SettingsError, match=f"not a duration.*{flag}"):
-        OperatorSettings(**{setting: value})
+    args = build_parser().parse_args(["run", flag, value])
+    with pytest.raises(UsageError, match=f"^{flag}='{value}': .*; use a number of seconds"):
+        operator_settings(args, {})
 
 
 def test_a_growing_listing_keeps_liveness_and_a_stalled_one_fails() -> None:
@@ -292,7 +292,7 @@ def test_a_garbage_status_neither_stops_the_owner_memory_nor_the_events(topics: 
         {"topics": [{"name": "t", "role": "publish", "state": "Present"}]},
         None,
     )
-    assert rec._owners_of([bad, good]) == {"t": "ns/good"}
+    assert rec.owners.of([bad, good], first_cycle=True) == {"t": "ns/good"}
     from contract_operator.core.planner import plan
     from contract_operator.core.snapshot import BrokerSnapshot
     from contract_operator.core.status import desired_status

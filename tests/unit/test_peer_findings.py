@@ -165,6 +165,28 @@ def test_the_pause_annotation_is_read_from_the_manifest() -> None:
     assert Contract.from_manifest(body, "x").paused
     body["metadata"]["annotations"] = {"eventbus.dev/paused": "false"}
     assert not Contract.from_manifest(body, "x").paused
+    body["metadata"]["annotations"] = {"eventbus.dev/paused": " TRUE "}
+    assert Contract.from_manifest(body, "x").paused
+
+
+def test_a_pause_value_other_than_true_or_false_pauses_and_says_so() -> None:
+    from contract_operator.model.contract import Contract
+
+    body = {
+        "apiVersion": "eventbus.dev/v1alpha1",
+        "kind": "NodeContract",
+        "metadata": {"name": "o", "namespace": "n", "annotations": {"eventbus.dev/paused": "yes"}},
+        "spec": {"node": "o", "eventBus": {"publishTopics": [{"name": "onex.evt.o.placed.v1"}]}},
+    }
+    unclear = Contract.from_manifest(body, "x")
+    assert unclear.paused and unclear.pause_unclear == "yes"
+    result = plan([unclear], BrokerSnapshot())
+    assert result.to_create == ()
+    (cp,) = result.contracts
+    status = desired_status(cp, None, generation=1, now="2026-01-01T00:00:00Z")
+    (warning,) = status["warnings"]
+    assert '"yes", which is neither "true" nor "false"' in warning
+    assert "remove the annotation" in warning
 
 
 def test_admission_warns_when_a_paused_contract_declares_missing_topics() -> None:
@@ -179,7 +201,8 @@ def test_admission_warns_when_a_paused_contract_declares_missing_topics() -> Non
 
 def test_report_and_graph_show_paused_contracts() -> None:
     from contract_operator.core.graph import build_graph
-    from contract_operator.core.report import build_report, render_text
+    from contract_operator.core.report import build_report
+    from contract_operator.core.report_text import render_text
 
     orders = _paused(contract("orders", ("onex.evt.orders.placed.v1",)))
     result = plan([orders], BrokerSnapshot())

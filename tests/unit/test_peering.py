@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from contract_operator.cli.common import UsageError
+from contract_operator.cli.errors import UsageError
 from contract_operator.cli.main import build_parser
 from contract_operator.cli.run import operator_settings
 from contract_operator.controller.peering import outranked, standby_reason
@@ -99,5 +99,8 @@ def test_peering_lifetime_defaults_to_15_seconds_and_comes_from_flag_or_environm
 
 def test_a_peering_lifetime_too_short_for_a_keep_alive_is_refused() -> None:
     args = build_parser().parse_args(["run", "--peering-lifetime-seconds", "2"])
-    with pytest.raises(UsageError, match=r"peering lifetime 2 s is too short.*at least 5"):
+    with pytest.raises(
+        UsageError,
+        match=r"--peering-lifetime-seconds='2': too small; use a whole number of seconds, 5 or",
+    ):
         operator_settings(args, {})

@@ -53,7 +53,7 @@ def test_plan_marks_unsafe_drift_in_text_and_json() -> None:
     import io
     import json
 
-    from contract_operator.cli.plan import render
+    from contract_operator.cli.plan_output import render
 
     result = _drift_plan()
     text = io.StringIO()
@@ -76,7 +76,7 @@ def test_plan_marks_unsafe_drift_in_text_and_json() -> None:
 
 
 def test_plan_documents_exit_code_4_for_unsafe_drift(capsys: pytest.CaptureFixture[str]) -> None:
-    from contract_operator.cli.plan import EXIT_DRIFT, EXIT_UNSAFE_DRIFT
+    from contract_operator.core.exit_status import EXIT_DRIFT, EXIT_UNSAFE_DRIFT
 
     assert (EXIT_DRIFT, EXIT_UNSAFE_DRIFT) == (3, 4)
     with contextlib.suppress(SystemExit):  # argparse exits after printing the help
@@ -87,7 +87,7 @@ def test_plan_documents_exit_code_4_for_unsafe_drift(capsys: pytest.CaptureFixtu
 def test_plan_lists_declared_keys_the_broker_does_not_report() -> None:
     import io
 
-    from contract_operator.cli.plan import render
+    from contract_operator.cli.plan_output import render
     from contract_operator.core.planner import plan
 
     from .factories import broker, contract, observed

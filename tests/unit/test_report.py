@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contract_operator.cli.main import main
-from contract_operator.cli.report import (
+from contract_operator.cli.report import exit_code
+from contract_operator.core.drift import DriftField
+from contract_operator.core.exit_status import (
     EXIT_DRIFT,
     EXIT_ERROR,
     EXIT_MISSING,
     EXIT_OK,
     EXIT_UNOWNED,
     EXIT_UNSAFE_DRIFT,
-    exit_code,
 )
-from contract_operator.core.drift import DriftField
 from contract_operator.core.planner import (
     PUBLISH,
     ContractPlan,
@@ -29,7 +29,10 @@ from contract_operator.core.planner import (
     TopicStatus,
     plan,
 )
-from contract_operator.core.report import build_report, render, render_markdown, to_dict
+from contract_operator.core.report import build_report
+from contract_operator.core.report_formats import render
+from contract_operator.core.report_markdown import render_markdown
+from contract_operator.core.report_text import to_dict
 from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.model.loader import load_paths
 from tests.unit.factories import broker, contract, observed
@@ -353,3 +356,17 @@ def test_no_broker_message_can_break_a_markdown_row(reason: str, contract_msg: s
     for line in render_markdown(report).splitlines():
         if line.startswith("| `onex"):
             assert line.replace("\\|", "").count("|") == 4, line
+
+
+def test_a_broker_only_suggestion_is_the_one_the_message_names() -> None:
+    """The report shows the plan's own ranked suggestions: for a name only the broker has, its
+    JSON must not say `"suggestion": null` while its message says "did you mean"."""
+    from contract_operator.core.report_text import to_dict
+
+    notifier = contract("notifier", subscribe=["onex.evt.router.routing_complete.v1"])
+    snapshot = broker(extra=("onex.evt.router.routing-complete.v1",))
+    (wire,) = build_report(plan([notifier], snapshot), snapshot).broken_wires
+    assert wire.suggestion == "onex.evt.router.routing-complete.v1"
+    assert "Did you mean onex.evt.router.routing-complete.v1" in wire.message
+    (entry,) = to_dict(build_report(plan([notifier], snapshot), snapshot))["broken_wires"]
+    assert entry["suggestion"] == "onex.evt.router.routing-complete.v1"

@@ -12,8 +12,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from contract_operator.cli.common import UsageError, resolve_rules
+from contract_operator.cli.errors import UsageError
 from contract_operator.cli.main import build_parser, main
+from contract_operator.cli.rules_source import resolve_rules
 
 from .test_chart import (  # noqa: F401
     CHART,
@@ -106,6 +107,9 @@ def test_rules_file_flag_is_read(tmp_path: Path) -> None:
         ("pattern: '^(?P<kind>[a-z]+'\n", "invalid naming pattern"),
         ("kinds: {evt: 1}\n", "kinds must be a list"),
         ("kinds: [evt\n", "not valid YAML"),
+        # A second key must not silently win: here it would turn the producer rule off.
+        ("enforceProducer: true\nenforceProducer: false\n", "found duplicate key"),
+        ("kinds: [evt]\n---\nkinds: [cmd]\n", "holds 2 YAML documents"),
     ],
 )
 def test_a_bad_rules_file_is_a_usage_error_naming_the_file(

@@ -9,6 +9,7 @@ from typing import Any
 import urllib3
 from kubernetes import client
 
+from ..core.recreated import RecordedId, recorded_ids
 from ..model.contract import GROUP, PLURAL, VERSION
 from ..model.loader import LoadResult, load_objects
 from .kube import load_client
@@ -30,6 +31,8 @@ class ClusterContracts:
     # the broker refused them, which a fresh plan alone would call "missing".
     failures: Mapping[tuple[str, str], str] = field(default_factory=dict)
     namespaces: tuple[str, ...] = ()
+    # Each status.topics[] entry's topic id (and the one before a re-creation the operator saw).
+    recorded_ids: tuple[RecordedId, ...] = ()
 
 
 def list_nodecontracts(
@@ -75,7 +78,7 @@ def list_nodecontracts(
         ) from None
     items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"].get("name", "")))
     loaded = load_objects((obj, _source(obj)) for obj in items)
-    return ClusterContracts(loaded, _failures(items), tuple(wanted))
+    return ClusterContracts(loaded, _failures(items), tuple(wanted), tuple(recorded_ids(items)))
 
 
 def _source(obj: Mapping[str, Any]) -> str:

@@ -48,7 +48,7 @@ def peering(clusterwide: bool) -> tuple[Rule, ...]:
 
 # The admission webhook's own calls (its configuration), granted by its own template
 # (admission-rbac.yaml) and only when the operator writes the configuration itself:
-# controller/admission.apply_configuration reads it, creates it once, then replaces it.
+# controller/webhook_config.apply_configuration reads it, creates it once, then replaces it.
 ADMISSION: tuple[Rule, ...] = (
     Rule(
         "admissionregistration.k8s.io",

@@ -14,9 +14,10 @@ from typing import Any, TextIO
 from contract_operator.adapters.broker import Broker, BrokerError
 from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
-from contract_operator.cli.common import UsageError, add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
+from contract_operator.cli.errors import UsageError
 from contract_operator.cli.output import Document, check_output_dir, write_documents
+from contract_operator.cli.rules_source import add_naming_options, resolve_rules
 from contract_operator.core.adopt import AdoptedContract, Adoption, adopt, group_rule
 from contract_operator.core.adopt_summary import render_summary
 from contract_operator.core.snapshot import BrokerSnapshot

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from contract_operator.cli.common import UsageError
+from contract_operator.cli.errors import UsageError
 from contract_operator.cli.output import Document, write_documents
 from contract_operator.cli.report import SourceError, add_source_options, load_contracts
 from contract_operator.cli.validate import render_text

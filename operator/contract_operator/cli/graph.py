@@ -6,7 +6,6 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from contract_operator.cli.common import add_naming_options, naming_rules
 from contract_operator.cli.connection import add_connection_options
 from contract_operator.cli.report import (
     BrokerView,
@@ -16,7 +15,9 @@ from contract_operator.cli.report import (
     read_broker,
     survey,
 )
-from contract_operator.core.graph import build_graph, render
+from contract_operator.cli.rules_source import add_naming_options, naming_rules
+from contract_operator.core.graph import build_graph
+from contract_operator.core.graph_render import render
 
 EXIT_OK, EXIT_ERROR = 0, 1
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from contract_operator import __version__
 from contract_operator.cli import adopt, asyncapi, graph, plan, policy_params, report, run, validate
-from contract_operator.cli.common import UsageError
+from contract_operator.cli.errors import UsageError
 
 # Each module has add_parser(subparsers), which sets `func` (args -> exit code) as a default.
 SUBCOMMANDS = (validate, plan, report, graph, run, policy_params, adopt, asyncapi)

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from contract_operator.cli.common import UsageError
+from contract_operator.cli.errors import UsageError
 
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from contract_operator.cli.common import add_naming_options, naming_rules
+from contract_operator.cli.rules_source import add_naming_options, naming_rules
 from contract_operator.core.naming_policy import policy_params
 
 EPILOG = """\

@@ -13,19 +13,21 @@ from typing import Any, TextIO
 from contract_operator.adapters.broker import ENV_BOOTSTRAP, Broker, BrokerError
 from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
-from contract_operator.cli.common import add_naming_options, resolve_rules
 from contract_operator.cli.connection import add_connection_options, broker_settings
+from contract_operator.cli.rules_source import add_naming_options, resolve_rules
+from contract_operator.core.declared import declared_names
+from contract_operator.core.exit_status import EXIT_ERROR, exit_status
 from contract_operator.core.naming import NamingRules
 from contract_operator.core.planner import Plan, PlanOptions, plan
 from contract_operator.core.problems import Problem
-from contract_operator.core.report import Report, build_report, render, to_dict
+from contract_operator.core.recreated import RecordedId, recreated_topics
+from contract_operator.core.report import Report, build_report
+from contract_operator.core.report_formats import render
+from contract_operator.core.report_text import to_dict
 from contract_operator.core.snapshot import BrokerSnapshot
 from contract_operator.core.unowned import Unowned, unowned_topics
 from contract_operator.model.contract import Contract
 from contract_operator.model.loader import load_paths
-
-# report's exit status; CI can gate on it. When several apply, the first of 1, 4, 2, 3, 5 wins.
-EXIT_OK, EXIT_ERROR, EXIT_MISSING, EXIT_DRIFT, EXIT_UNSAFE_DRIFT, EXIT_UNOWNED = 0, 1, 2, 3, 4, 5
 
 REPORT_EPILOG = """\
 examples:
@@ -113,6 +115,7 @@ class Loaded:
     # Set when only part of the cluster was read (-n): unowned topics are then looked for only
     # under these producer segments, since other namespaces may own the rest.
     producers: frozenset[str] | None = None
+    recorded_ids: tuple[RecordedId, ...] = ()  # from the statuses (cluster only)
 
 
 def load_contracts(args: argparse.Namespace) -> Loaded:
@@ -133,7 +136,14 @@ def load_contracts(args: argparse.Namespace) -> Loaded:
     )
     contracts = cluster.loaded.contracts
     producers = frozenset(c.node for c in contracts) if cluster.namespaces else None
-    return Loaded(contracts, cluster.loaded.problems, where, dict(cluster.failures), producers)
+    return Loaded(
+        contracts,
+        cluster.loaded.problems,
+        where,
+        dict(cluster.failures),
+        producers,
+        cluster.recorded_ids,
+    )
 
 
 @dataclass(frozen=True)
@@ -155,9 +165,7 @@ def read_broker(
     """
     if not required and not (args.bootstrap_server or os.environ.get(ENV_BOOTSTRAP)):
         return BrokerView()
-    names = {t.name for c in contracts for t in c.published} | {
-        s for c in contracts for s in c.subscribed
-    }
+    names = declared_names(contracts)
     try:
         settings = broker_settings(args)
     except BrokerError as exc:
@@ -232,19 +240,16 @@ def make_report(args: argparse.Namespace, loaded: Loaded, rules: NamingRules) ->
         extra_problems=loaded.problems,
         recorded_failures=loaded.failures,
         sources=loaded.sources,
+        recreated=recreated_topics(loaded.recorded_ids, view.snapshot),
     )
 
 
 def exit_code(report: Report) -> int:
     """The documented exit status (see REPORT_EPILOG)."""
-    if report.has_errors:
-        return EXIT_ERROR
-    if report.unsafe_drift:
-        return EXIT_UNSAFE_DRIFT
-    if report.missing:
-        return EXIT_MISSING
-    if report.drift:
-        return EXIT_DRIFT
-    if report.unowned:
-        return EXIT_UNOWNED
-    return EXIT_OK
+    return exit_status(
+        errors=report.has_errors,
+        unsafe_drift=bool(report.unsafe_drift),
+        missing=bool(report.missing),
+        drift=bool(report.drift),
+        unowned=bool(report.unowned),
+    )

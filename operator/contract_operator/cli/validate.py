@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from contract_operator.cli.common import (
+from contract_operator.cli.rules_source import (
     AppliedRules,
     add_known_topics_option,
     add_naming_options,

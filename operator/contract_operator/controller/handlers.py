@@ -16,8 +16,10 @@ import kopf
 from ..core.selectors import Selector
 from ..model.contract import GROUP, PLURAL, VERSION
 from . import kopf_startup
-from .admission import AdmissionSettings, EventHook, register_admission
-from .reconciler import Reconciler, Record, record_of
+from .admission import EventHook, register_admission
+from .admission_settings import AdmissionSettings
+from .reconciler import Reconciler
+from .records import Record, record_of, unselected_record_of
 
 log = logging.getLogger(__name__)
 # Short and flat, and long enough in total (10 minutes): when the series runs out, kopf
@@ -65,7 +67,9 @@ def build_registry(
         # Async on purpose, like `changed`: kopf runs sync handlers in a thread pool, a needless
         # hop per watch event when thousands of contracts are listed at start.
         if selector is not None and not selector.matches(body.metadata.labels):
-            return {}  # not this instance's (--selector): no status, no topic; let go if it was
+            # Not this instance's: no status, no topic; its identity stays in the index so
+            # that one that stops matching is let go, not taken for deleted.
+            return {f"{body.metadata.namespace}/{body.metadata.name}": unselected_record_of(body)}
         record = record_of(body)
         return {record.key: record}
 

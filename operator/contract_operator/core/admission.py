@@ -18,6 +18,7 @@ from .checks import disqualified, merge_problems, per_contract
 from .collisions import colliding_names, collision_problem
 from .drift import drift_of
 from .naming import NamingRules
+from .nearmiss import near_keys
 from .problems import Problem, Severity
 from .snapshot import BrokerSnapshot
 from .wiring import check_wiring
@@ -72,10 +73,6 @@ def render(problem: Problem) -> str:
     return text
 
 
-def _segments(name: str) -> list[str]:
-    return name.lower().replace("_", "-").split(".")
-
-
 class FleetView:
     """Every contract the operator knows, with the names it may publish indexed by the shapes of
     a near miss (see core.nearmiss): the same name up to '-'/'_' and case, the same name but one
@@ -116,7 +113,7 @@ class FleetView:
                 continue
             owners = self._owners.setdefault(topic.name, set())
             if not owners:
-                for near in self._near_keys(topic.name):
+                for near in near_keys(topic.name):
                     self._near.setdefault(near, set()).add(topic.name)
             owners.add(key)
 
@@ -136,23 +133,12 @@ class FleetView:
             owners.discard(key)
             if not owners:
                 del self._owners[topic.name]
-                for near in self._near_keys(topic.name):
+                for near in near_keys(topic.name):
                     names = self._near.get(near)
                     if names is not None:
                         names.discard(topic.name)
                         if not names:
                             del self._near[near]
-
-    @staticmethod
-    def _near_keys(name: str) -> list[tuple[object, ...]]:
-        parts = _segments(name)
-        keys: list[tuple[object, ...]] = [("same", *parts)]
-        # One segment differs: a version, a plural, a renamed event or producer.
-        keys += [("but", i, *parts[:i], *parts[i + 1 :]) for i in range(len(parts))]
-        # Spelled similarly (more than one segment differs): looked for under the same
-        # producer only (see FULL_SEARCH_NAMES); the loop's status still names any other.
-        keys += [("producer", parts[2])] if len(parts) > 2 else []
-        return keys
 
     def owned(self, name: str, besides: str) -> bool:
         """Whether a declaration other than `besides`'s may own `name`."""
@@ -167,7 +153,7 @@ class FleetView:
     def candidates(self, name: str) -> set[str]:
         """Owned names `name` may have been meant to be (a superset; wiring ranks them)."""
         found: set[str] = set()
-        for key in self._near_keys(name):
+        for key in near_keys(name):
             found |= self._near.get(key, set())
         return found
 

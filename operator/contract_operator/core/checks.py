@@ -10,6 +10,7 @@ from contract_operator.core.collisions import check_collisions
 from contract_operator.core.naming import NamingRules, check_contract
 from contract_operator.core.topic_settings import check_settings
 from contract_operator.core.wiring import WiringReport, check_wiring
+from contract_operator.model.contract import PAUSED_ANNOTATION
 from contract_operator.model.problems import Problem, Severity
 
 if TYPE_CHECKING:
@@ -34,8 +35,26 @@ def per_contract(
     contract: Contract, rules: NamingRules, default_replication: int | None = None
 ) -> list[Problem]:
     """The rules that need only the contract itself (and, when the broker has been read, the
-    cluster's default replication factor): naming, then topic settings."""
-    return check_contract(contract, rules) + check_settings(contract, default_replication)
+    cluster's default replication factor): naming, topic settings, then the annotations."""
+    problems = check_contract(contract, rules) + check_settings(contract, default_replication)
+    if contract.pause_unclear is not None:
+        problems.append(pause_unclear(contract))
+    return problems
+
+
+def pause_unclear(contract: Contract) -> Problem:
+    """The pause annotation with a value other than "true"/"false": paused, and said so."""
+    return Problem(
+        Severity.WARNING,
+        "pause-annotation-unclear",
+        f'{contract.key} has {PAUSED_ANNOTATION}: "{contract.pause_unclear}", which is neither '
+        '"true" nor "false": it is treated as paused, so nothing is created for it',
+        f'Write {PAUSED_ANNOTATION}: "true" to keep it paused, or remove the annotation (or '
+        'write "false") to resume.',
+        source=contract.source,
+        contract=contract.key,
+        field=f"metadata.annotations[{PAUSED_ANNOTATION!r}]",
+    )
 
 
 # How a disqualified declaration is described to the subscribers it leaves without a topic.

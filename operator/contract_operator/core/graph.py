@@ -8,7 +8,7 @@ producer segment (with the contracts of that node), so a hundred nodes stay a hu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -16,7 +16,6 @@ from .naming import NamingRules, corrected_name, parse_topic
 from .planner import PUBLISH, Plan, TopicState, TopicStatus
 from .report import is_unsafe
 from .unowned import Unowned, liveness
-from .wiring import near_misses
 
 OTHER_GROUP = ""  # topics whose name has no producer segment we can read
 
@@ -153,28 +152,7 @@ def build_graph(
 ) -> Graph:
     """Nodes, topics and edges of `plan`, each topic marked with what is wrong with it."""
     rules = rules or NamingRules()
-    unowned = unowned or Unowned()
-    end_offsets = end_offsets or {}
-    topics: dict[str, _Topic] = {}
-
-    def topic(name: str) -> _Topic:
-        return topics.setdefault(name, _Topic(name))
-
-    for cp in plan.contracts:
-        for status in cp.topics:
-            t = topic(status.name)
-            role = t.publishers if status.role == PUBLISH else t.subscribers
-            role.append((cp.contract.key, status))
-            mark = _mark_of(status)
-            # Unknown only means something when the broker was asked and did not answer.
-            if mark is Mark.UNKNOWN and plan.broker_error is None:
-                mark = None
-            if mark is not None:
-                t.marks.add(mark)
-    for u in unowned.topics:
-        topic(u.name).marks.add(Mark.UNOWNED)
-    published = {name for name, t in topics.items() if t.publishers}
-
+    topics = _topics(plan, unowned or Unowned())
     contract_ids = {cp.contract.key: f"c{i}" for i, cp in enumerate(plan.contracts)}
     namespaces = {cp.contract.namespace for cp in plan.contracts}
     contracts = [
@@ -187,19 +165,54 @@ def build_graph(
         )
         for cp in plan.contracts
     ]
-    nodes: list[TopicNode] = []
-    for i, name in enumerate(sorted(topics)):
-        t = topics[name]
-        group, label = _group_and_label(name, rules)
-        marks = tuple(sorted(t.marks, key=_ORDER.__getitem__)) or (Mark.HEALTHY,)
-        drifted = sorted({d.field for _, st in t.publishers for d in st.drift})
-        notes = [", ".join(drifted)] if drifted else []
-        if Mark.UNOWNED in marks and name in end_offsets:
-            notes.append(liveness(end_offsets[name]))
-        note = "; ".join(notes)
-        nodes.append(TopicNode(f"t{i}", name, label, group, marks, note))
-    topic_ids = {n.name: n.id for n in nodes}
+    offsets = end_offsets or {}
+    nodes = [_topic_node(i, topics[name], rules, offsets) for i, name in enumerate(sorted(topics))]
+    edges = _edges(plan, nodes, topics, contract_ids)
+    graph = Graph(tuple(contracts), tuple(nodes), tuple(edges), title=title)
+    return _collapse(graph) if collapse_healthy else graph
 
+
+def _topics(plan: Plan, unowned: Unowned) -> dict[str, _Topic]:
+    """Every topic any contract names (or the broker holds unowned), with its marks."""
+    topics: dict[str, _Topic] = {}
+    for cp in plan.contracts:
+        for status in cp.topics:
+            t = topics.setdefault(status.name, _Topic(status.name))
+            role = t.publishers if status.role == PUBLISH else t.subscribers
+            role.append((cp.contract.key, status))
+            mark = _mark_of(status)
+            # Unknown only means something when the broker was asked and did not answer.
+            if mark is Mark.UNKNOWN and plan.broker_error is None:
+                mark = None
+            if mark is not None:
+                t.marks.add(mark)
+    for u in unowned.topics:
+        topics.setdefault(u.name, _Topic(u.name)).marks.add(Mark.UNOWNED)
+    return topics
+
+
+def _topic_node(
+    i: int, t: _Topic, rules: NamingRules, end_offsets: Mapping[str, int | None]
+) -> TopicNode:
+    group, label = _group_and_label(t.name, rules)
+    marks = tuple(sorted(t.marks, key=_ORDER.__getitem__)) or (Mark.HEALTHY,)
+    drifted = sorted({d.field for _, st in t.publishers for d in st.drift})
+    notes = [", ".join(drifted)] if drifted else []
+    if Mark.UNOWNED in marks and t.name in end_offsets:
+        notes.append(liveness(end_offsets[t.name]))
+    return TopicNode(f"t{i}", t.name, label, group, marks, "; ".join(notes))
+
+
+def _edges(
+    plan: Plan,
+    nodes: list[TopicNode],
+    topics: Mapping[str, _Topic],
+    contract_ids: Mapping[str, str],
+) -> list[Edge]:
+    topic_ids = {n.name: n.id for n in nodes}
+    suggested: dict[str, tuple[str, ...]] = {}
+    for wire in plan.broken_wires:
+        suggested.setdefault(wire.topic, wire.suggestions)
     edges: list[Edge] = []
     for node in nodes:
         t = topics[node.name]
@@ -217,14 +230,11 @@ def build_graph(
             }.get(status.state, EdgeKind.SUBSCRIBE)
             edges.append(Edge(node.id, contract_ids[key], kind))
         if Mark.BROKEN in node.marks:
-            misses = near_misses(node.name, published)
-            if misses:
-                edges.append(
-                    Edge(node.id, topic_ids[misses[0].name], EdgeKind.SUGGEST, "did you mean?")
-                )
-
-    graph = Graph(tuple(contracts), tuple(nodes), tuple(edges), title=title)
-    return _collapse(graph) if collapse_healthy else graph
+            # The plan's own suggestion (the one the status names), when it is drawn here.
+            drawn = [s for s in suggested.get(node.name, ()) if s in topic_ids]
+            if drawn:
+                edges.append(Edge(node.id, topic_ids[drawn[0]], EdgeKind.SUGGEST, "did you mean?"))
+    return edges
 
 
 def _collapse(graph: Graph) -> Graph:
@@ -264,180 +274,3 @@ def _collapse(graph: Graph) -> Graph:
         hidden_healthy=len(healthy),
         title=graph.title,
     )
-
-
-# --- rendering ---------------------------------------------------------------------------------
-
-# (fill, stroke, dashed) per mark; the words in the label carry the meaning without colour.
-_STYLE: dict[Mark, tuple[str, str, bool]] = {
-    Mark.BROKEN: ("#f8d7da", "#c62828", True),
-    Mark.CONFLICT: ("#ffe0b2", "#e65100", False),
-    Mark.INVALID: ("#f3e5f5", "#6a1b9a", True),
-    Mark.UNSAFE: ("#f8d7da", "#b71c1c", False),
-    Mark.FAILED: ("#f8d7da", "#b71c1c", True),
-    Mark.DRIFT: ("#fff3cd", "#b8860b", False),
-    Mark.UNOWNED: ("#eeeeee", "#616161", True),
-    Mark.MISSING: ("#fafafa", "#9e9e9e", True),
-    Mark.UNKNOWN: ("#ffffff", "#9e9e9e", True),
-    Mark.HEALTHY: ("#e8f5e9", "#2e7d32", False),
-}
-_EDGE_STYLE: dict[EdgeKind, tuple[str, str]] = {  # (colour, dot style)
-    EdgeKind.PUBLISH: ("#455a64", "solid"),
-    EdgeKind.SUBSCRIBE: ("#455a64", "solid"),
-    EdgeKind.BROKEN: ("#c62828", "dashed"),
-    EdgeKind.CONFLICT: ("#e65100", "dashed"),
-    EdgeKind.INVALID: ("#6a1b9a", "dashed"),
-    EdgeKind.SUGGEST: ("#c62828", "dotted"),
-    EdgeKind.COLLAPSED: ("#2e7d32", "solid"),
-}
-_CONTRACT_STYLE = ("#e3f2fd", "#1565c0")
-LEGEND = (
-    "boxes: contracts, grouped with the topics of their producer segment; "
-    "arrows: publisher -> topic -> subscriber\n"
-    "red dashed: broken wire (dotted: did you mean?); orange: conflict; yellow: drift; "
-    "red: unsafe drift or create failed;\ngrey dashed: unowned or not created yet; "
-    "purple: invalid name; green: healthy"
-)
-
-
-def _topic_lines(t: TopicNode) -> list[str]:
-    lines = [t.label]
-    words = [m.value for m in t.marks if m is not Mark.HEALTHY]
-    if words:
-        lines.append("[" + ", ".join(words) + "]")
-    if t.note:
-        lines.append(t.note)
-    return lines
-
-
-def _contract_lines(c: ContractNode) -> list[str]:
-    lines = [c.label]
-    if c.hidden_topics:
-        lines.append(f"+{c.hidden_topics} healthy")
-    return lines
-
-
-def _group_title(group: str) -> str:
-    return group or "(no producer segment)"
-
-
-def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def to_dot(graph: Graph) -> str:
-    """Graphviz DOT: `dot -Tsvg graph.dot > graph.svg`."""
-    fill, stroke = _CONTRACT_STYLE
-    out = [
-        "digraph contracts {",
-        "  rankdir=LR;",
-        '  graph [fontname="Helvetica", fontsize=11, nodesep=0.25, ranksep=0.7, '
-        f"labelloc=b, label={_dot_quote(_legend(graph))}];",
-        '  node [fontname="Helvetica", fontsize=10];',
-        '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
-    ]
-
-    def contract(c: ContractNode, indent: str) -> str:
-        return (
-            f'{indent}{c.id} [shape=box, style="rounded,filled,bold", fillcolor="{fill}", '
-            f'color="{stroke}", label={_dot_quote(chr(10).join(_contract_lines(c)))}];'
-        )
-
-    def topic(t: TopicNode, indent: str) -> str:
-        f, s, dashed = _STYLE[t.mark]
-        style = "filled,dashed" if dashed else "filled"
-        return (
-            f'{indent}{t.id} [shape=ellipse, style="{style}", fillcolor="{f}", color="{s}", '
-            f"label={_dot_quote(chr(10).join(_topic_lines(t)))}];"
-        )
-
-    for i, (group, (contracts, topics)) in enumerate(graph.groups().items()):
-        out.append(f"  subgraph cluster_{i} {{")
-        out.append(
-            f'    label={_dot_quote(_group_title(group))}; style="rounded,dashed"; '
-            'color="#90a4ae"; fontcolor="#455a64";'
-        )
-        out.extend(contract(c, "    ") for c in contracts)
-        out.extend(topic(t, "    ") for t in topics)
-        out.append("  }")
-    out.extend(contract(c, "  ") for c in graph.ungrouped())
-    for e in graph.edges:
-        colour, style = _EDGE_STYLE[e.kind]
-        attrs = [f'color="{colour}"', f"style={style}"]
-        if e.label:
-            attrs.append(f"label={_dot_quote(e.label)}")
-            attrs.append(f'fontcolor="{colour}"')
-        if e.kind in (EdgeKind.BROKEN, EdgeKind.SUGGEST, EdgeKind.CONFLICT):
-            attrs.append("penwidth=1.6")
-        if e.kind is EdgeKind.SUGGEST:
-            attrs.append("constraint=false")
-        out.append(f"  {e.source} -> {e.target} [{', '.join(attrs)}];")
-    out.append("}")
-    return "\n".join(out) + "\n"
-
-
-def _legend(graph: Graph) -> str:
-    parts = [graph.title] if graph.title else []
-    if graph.hidden_healthy:
-        parts.append(
-            f"{graph.hidden_healthy} healthy topics drawn as direct node-to-node arrows or hidden"
-        )
-    parts.append(LEGEND)
-    return "\n".join(parts)
-
-
-def _mermaid_text(lines: Iterable[str]) -> str:
-    escaped = (
-        line.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-        for line in lines
-    )
-    return '"' + "<br/>".join(escaped) + '"'
-
-
-def to_mermaid(graph: Graph) -> str:
-    """A Mermaid flowchart, for a ```mermaid block in GitHub/GitLab markdown."""
-    out = ["flowchart LR"]
-    if graph.title:
-        out.append(f"  %% {graph.title}")
-    for mark, (fill, stroke, dashed) in _STYLE.items():
-        dash = ",stroke-dasharray:4 3" if dashed else ""
-        out.append(f"  classDef {_class(mark)} fill:{fill},stroke:{stroke}{dash}")
-    fill, stroke = _CONTRACT_STYLE
-    out.append(f"  classDef contract fill:{fill},stroke:{stroke},stroke-width:2px")
-
-    def contract(c: ContractNode, indent: str) -> str:
-        return f"{indent}{c.id}[{_mermaid_text(_contract_lines(c))}]:::contract"
-
-    def topic(t: TopicNode, indent: str) -> str:
-        return f"{indent}{t.id}([{_mermaid_text(_topic_lines(t))}]):::{_class(t.mark)}"
-
-    for i, (group, (contracts, topics)) in enumerate(graph.groups().items()):
-        out.append(f"  subgraph g{i}[{_mermaid_text([_group_title(group)])}]")
-        out.extend(contract(c, "    ") for c in contracts)
-        out.extend(topic(t, "    ") for t in topics)
-        out.append("  end")
-    out.extend(contract(c, "  ") for c in graph.ungrouped())
-    styled: dict[EdgeKind, list[int]] = {}
-    for index, e in enumerate(graph.edges):
-        arrow = "-.->" if e.kind in (EdgeKind.BROKEN, EdgeKind.SUGGEST, EdgeKind.INVALID) else "-->"
-        if e.kind is EdgeKind.CONFLICT:
-            arrow = "==>"
-        label = f"|{_mermaid_text([e.label])}|" if e.label else ""
-        out.append(f"  {e.source} {arrow}{label} {e.target}")
-        if e.kind not in (EdgeKind.PUBLISH, EdgeKind.SUBSCRIBE):
-            styled.setdefault(e.kind, []).append(index)
-    for kind, indexes in styled.items():
-        colour, _ = _EDGE_STYLE[kind]
-        out.append(f"  linkStyle {','.join(map(str, indexes))} stroke:{colour},stroke-width:2px")
-    return "\n".join(out) + "\n"
-
-
-def _class(mark: Mark) -> str:
-    return mark.name.lower()
-
-
-RENDERERS = {"mermaid": to_mermaid, "dot": to_dot}
-
-
-def render(graph: Graph, fmt: str) -> str:
-    return RENDERERS[fmt](graph)

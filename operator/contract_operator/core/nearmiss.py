@@ -79,6 +79,18 @@ def normal(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
+def near_keys(name: str) -> list[tuple[object, ...]]:
+    """Keys two names share when one may be a near miss of the other, for an index kept up to
+    date one name at a time (the admission webhook's fleet view): the normal form; the normal
+    form with one segment cut out, one key per position (a version, a plural, a renamed event
+    or producer); and the producer segment, under which similar spellings are looked for."""
+    parts = normal(name).split(".")
+    keys: list[tuple[object, ...]] = [("same", *parts)]
+    keys += [("but", i, *parts[:i], *parts[i + 1 :]) for i in range(len(parts))]
+    keys += [("producer", parts[2])] if len(parts) > 2 else []
+    return keys
+
+
 def _singulars(word: str) -> set[str]:
     """Every singular `word` could be the plural of (routes, statuses, policies), and itself."""
     out = {word}

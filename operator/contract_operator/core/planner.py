@@ -16,7 +16,7 @@ from .collisions import check_collisions
 from .drift import DriftField, drift_of, unverifiable_keys
 from .naming import NamingRules
 from .snapshot import BrokerSnapshot, CreateResult, TopicRequest
-from .wiring import check_wiring
+from .wiring import BrokenWire, WiringReport, check_wiring
 
 if TYPE_CHECKING:
     from ..model.contract import Contract, PublishTopic
@@ -57,6 +57,8 @@ class TopicStatus:
     unverifiable: tuple[str, ...] = ()
     # Kafka's topic id: a new one means the topic was deleted and re-created.
     topic_id: str | None = None
+    # The id before the operator saw this topic deleted and re-created (set by the operator).
+    previous_topic_id: str | None = None
 
     @property
     def unsafe(self) -> bool:
@@ -69,6 +71,8 @@ class TopicStatus:
             out["message"] = self.message
         if self.topic_id is not None:
             out["topicId"] = self.topic_id
+        if self.previous_topic_id is not None:
+            out["previousTopicId"] = self.previous_topic_id
         if self.partitions is not None:
             out["partitions"] = self.partitions
         if self.replication_factor is not None:
@@ -108,6 +112,9 @@ class Plan:
     contracts: tuple[ContractPlan, ...]
     problems: tuple[Problem, ...]
     broker_error: str | None = None
+    # Every subscription no valid contract publishes, with its ranked suggestions: `report`
+    # and `graph` show these, never a second search of their own.
+    broken_wires: tuple[BrokenWire, ...] = ()
 
     def for_contract(self, key: str) -> ContractPlan | None:
         return next((c for c in self.contracts if c.contract.key == key), None)
@@ -150,7 +157,51 @@ def plan(
     plan's `to_create`, so the caller can re-plan after provisioning without re-reading.
     """
     options = options or PlanOptions()
-    outcome = outcome or CreateResult()
+    found = _findings(contracts, snapshot, options, owners)
+    observe = _Observer(outcome or CreateResult(), snapshot, broker_error)
+    to_create: dict[str, TopicRequest] = {}
+    results = []
+    for contract in contracts:
+        key = contract.key
+        topics: list[TopicStatus] = [
+            _publish_status(
+                key, pub, found.invalid, found.losers, snapshot, observe, to_create, contract.paused
+            )
+            for pub in contract.spec.event_bus.publish_topics
+        ]
+        topics += [
+            _subscribe_status(contract, sub, found, snapshot, observe, to_create, options)
+            for sub in contract.spec.event_bus.subscribe_topics
+        ]
+        results.append(ContractPlan(contract, tuple(topics), tuple(found.problems_of.get(key, ()))))
+    return Plan(
+        tuple(to_create.values()),
+        tuple(results),
+        found.problems,
+        broker_error,
+        tuple(found.wiring.broken_wires),
+    )
+
+
+@dataclass(frozen=True)
+class _Findings:
+    """What the rules say about the contracts, before any topic's state is decided."""
+
+    invalid: dict[tuple[str, str], Problem]  # (contract key, topic) -> its error
+    losers: dict[tuple[str, str], str]  # (contract key, topic) -> the winning contract
+    broken: dict[tuple[str, str], BrokenWire]  # (contract key, subscription) -> the wire
+    problems: tuple[Problem, ...]
+    problems_of: dict[str | None, list[Problem]]  # by contract key
+    publishers: dict[str, str]  # topic -> the contract whose declaration counts
+    wiring: WiringReport
+
+
+def _findings(
+    contracts: Sequence[Contract],
+    snapshot: BrokerSnapshot | None,
+    options: PlanOptions,
+    owners: Mapping[str, str] | None,
+) -> _Findings:
     cluster = snapshot.cluster if snapshot else None
     default_rf = cluster.default_replication_factor if cluster else None
     collide = check_collisions(contracts, snapshot.all_names if snapshot else ())
@@ -173,72 +224,82 @@ def plan(
         auto_create=bool(cluster and cluster.auto_create_topics),
     )
     losers = {(k, c.topic): c.winner for c in wiring.conflicts for k in c.losers}
-    broken = {(w.contract, w.topic): w for w in wiring.broken_wires}
     problems = tuple(merge_problems([p for ps in naming.values() for p in ps], wiring))
     if cluster and cluster.auto_create_topics:
         problems += (AUTO_CREATE_WARNING,)
     problems_of: dict[str | None, list[Problem]] = {}
     for problem in problems:
         problems_of.setdefault(problem.contract, []).append(problem)
-    publishers = _publishers(contracts, invalid, losers)
+    return _Findings(
+        invalid,
+        losers,
+        {(w.contract, w.topic): w for w in wiring.broken_wires},
+        problems,
+        problems_of,
+        _publishers(contracts, invalid, losers),
+        wiring,
+    )
 
-    to_create: dict[str, TopicRequest] = {}
 
-    def observe(name: str) -> tuple[TopicState, str]:
-        """State of a topic that should exist, for anyone who names it."""
-        if name in outcome.failed:
-            return TopicState.FAILED, f"the broker refused to create it: {outcome.failed[name]}"
-        if name in outcome.created:
-            return TopicState.CREATED, ""
-        if snapshot is None:
-            return TopicState.UNKNOWN, broker_error or "the broker could not be read"
-        return (TopicState.PRESENT, "") if snapshot.get(name) else (TopicState.MISSING, "")
+class _Observer:
+    """State of a topic that should exist, for anyone who names it."""
 
-    results = []
-    for contract in contracts:
-        key = contract.key
-        topics: list[TopicStatus] = []
-        for pub in contract.spec.event_bus.publish_topics:
-            topics.append(
-                _publish_status(
-                    key, pub, invalid, losers, snapshot, observe, to_create, contract.paused
-                )
+    def __init__(
+        self, outcome: CreateResult, snapshot: BrokerSnapshot | None, broker_error: str | None
+    ) -> None:
+        self.outcome, self.snapshot, self.broker_error = outcome, snapshot, broker_error
+
+    def __call__(self, name: str) -> tuple[TopicState, str]:
+        if name in self.outcome.failed:
+            return (
+                TopicState.FAILED,
+                f"the broker refused to create it: {self.outcome.failed[name]}",
             )
-        for sub in contract.spec.event_bus.subscribe_topics:
-            # A broken wire outranks a bad name: its "did you mean" is the fix the user needs.
-            if (key, sub) in invalid and (key, sub) not in broken:
-                topics.append(
-                    TopicStatus(sub, SUBSCRIBE, TopicState.INVALID, with_fix(invalid[key, sub]))
-                )
-            elif (key, sub) in broken:
-                wire = broken[key, sub]
-                state, message = TopicState.ORPHANED, wire.reason
-                if wire.invalid_publishers:
-                    pass  # the reason says the topic is never created
-                elif (
-                    options.create_subscribed
-                    and not contract.paused
-                    and (snapshot is None or not snapshot.get(sub))
-                ):
-                    state, _ = observe(sub)
-                    if state is TopicState.MISSING:
-                        to_create.setdefault(
-                            sub,
-                            TopicRequest(
-                                sub, options.default_partitions, options.default_replication_factor
-                            ),
-                        )
-                    message = f"{message} (created on request: no contract publishes it)"
-                topics.append(_with_actual(TopicStatus(sub, SUBSCRIBE, state, message), snapshot))
-            else:
-                state, message = observe(sub)
-                if state is TopicState.MISSING:
-                    owner = publishers.get(sub, "its publisher")
-                    state, message = TopicState.PENDING, f"waiting for {owner} to create it"
-                topics.append(_with_actual(TopicStatus(sub, SUBSCRIBE, state, message), snapshot))
-        results.append(ContractPlan(contract, tuple(topics), tuple(problems_of.get(key, ()))))
+        if name in self.outcome.created:
+            return TopicState.CREATED, ""
+        if self.snapshot is None:
+            return TopicState.UNKNOWN, self.broker_error or "the broker could not be read"
+        return (TopicState.PRESENT, "") if self.snapshot.get(name) else (TopicState.MISSING, "")
 
-    return Plan(tuple(to_create.values()), tuple(results), problems, broker_error)
+
+def _subscribe_status(
+    contract: Contract,
+    sub: str,
+    found: _Findings,
+    snapshot: BrokerSnapshot | None,
+    observe: _Observer,
+    to_create: dict[str, TopicRequest],
+    options: PlanOptions,
+) -> TopicStatus:
+    key = contract.key
+    # A broken wire outranks a bad name: its "did you mean" is the fix the user needs.
+    if (key, sub) in found.invalid and (key, sub) not in found.broken:
+        return TopicStatus(sub, SUBSCRIBE, TopicState.INVALID, with_fix(found.invalid[key, sub]))
+    if (key, sub) in found.broken:
+        wire = found.broken[key, sub]
+        state, message = TopicState.ORPHANED, wire.reason
+        # With invalid publishers the reason already says the topic is never created.
+        if (
+            not wire.invalid_publishers
+            and options.create_subscribed
+            and not contract.paused
+            and (snapshot is None or not snapshot.get(sub))
+        ):
+            state, _ = observe(sub)
+            if state is TopicState.MISSING:
+                to_create.setdefault(
+                    sub,
+                    TopicRequest(
+                        sub, options.default_partitions, options.default_replication_factor
+                    ),
+                )
+            message = f"{message} (created on request: no contract publishes it)"
+        return _with_actual(TopicStatus(sub, SUBSCRIBE, state, message), snapshot)
+    state, message = observe(sub)
+    if state is TopicState.MISSING:
+        owner = found.publishers.get(sub, "its publisher")
+        state, message = TopicState.PENDING, f"waiting for {owner} to create it"
+    return _with_actual(TopicStatus(sub, SUBSCRIBE, state, message), snapshot)
 
 
 AUTO_CREATE_WARNING = Problem(

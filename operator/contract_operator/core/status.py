@@ -10,190 +10,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..model.contract import PAUSED_ANNOTATION
-from ..model.problems import Severity
-from .planner import PUBLISH, SUBSCRIBE, ContractPlan, TopicState, TopicStatus
-
-READY, PROVISIONED, DRIFTED, WIRED = "Ready", "Provisioned", "Drifted", "Wired"
-CONDITION_TYPES = (READY, PROVISIONED, DRIFTED, WIRED)
-TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
-# Drifted=True reasons: unsafe when a drifted field keeps fewer copies or less data than declared.
-UNSAFE_DRIFT, TOPIC_DRIFT = "UnsafeDrift", "TopicDrift"
-MAX_MESSAGE = 1024  # keeps status objects and `kubectl get -o wide` readable
-
-
-@dataclass(frozen=True)
-class Condition:
-    type: str
-    status: str
-    reason: str
-    message: str
-
-
-def _names(items: Sequence[Any], limit: int = 3) -> str:
-    names = [i.name for i in items]
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
-
-
-def _bad_config(cp: ContractPlan, invalid: Sequence[TopicStatus]) -> list[TopicStatus]:
-    """The invalid topics whose fault is a config value (e.g. retention.ms: 7d), not the name."""
-    bad = {p.topic for p in cp.problems if p.code == "config-not-numeric"}
-    return [t for t in invalid if t.name in bad]
-
-
-def conditions_for(cp: ContractPlan, broker_error: str | None = None) -> tuple[Condition, ...]:
-    """The four conditions of one contract, each with a message that says what to do."""
-    pubs = [t for t in cp.topics if t.role == PUBLISH]
-    subs = [t for t in cp.topics if t.role == SUBSCRIBE]
-    by_state = {s: [t for t in pubs if t.state is s] for s in TopicState}
-
-    if broker_error:
-        provisioned = Condition(
-            PROVISIONED,
-            UNKNOWN,
-            "BrokerUnavailable",
-            f"{broker_error}. Topics are created as soon as the broker answers.",
-        )
-    elif by_state[TopicState.INVALID] and _bad_config(cp, by_state[TopicState.INVALID]):
-        bad = _bad_config(cp, by_state[TopicState.INVALID])
-        provisioned = Condition(
-            PROVISIONED,
-            FALSE,
-            "InvalidConfig",
-            f"{_names(bad)} declare config values that can never apply and are not created: "
-            f"{bad[0].message}",
-        )
-    elif by_state[TopicState.INVALID]:
-        provisioned = Condition(
-            PROVISIONED,
-            FALSE,
-            "InvalidTopicName",
-            f"{_names(by_state[TopicState.INVALID])} break the naming rules and are not created: "
-            f"{by_state[TopicState.INVALID][0].message}",
-        )
-    elif by_state[TopicState.FAILED]:
-        failed = by_state[TopicState.FAILED]
-        provisioned = Condition(
-            PROVISIONED, FALSE, "CreateFailed", f"{_names(failed)}: {failed[0].message}"
-        )
-    elif by_state[TopicState.CONFLICT]:
-        conflict = by_state[TopicState.CONFLICT]
-        provisioned = Condition(
-            PROVISIONED, FALSE, "TopicConflict", f"{_names(conflict)}: {conflict[0].message}"
-        )
-    elif cp.contract.paused:
-        missing = by_state[TopicState.MISSING]
-        provisioned = Condition(
-            PROVISIONED,
-            FALSE if missing else TRUE,
-            PROVISIONING_PAUSED,
-            (f"{_names(missing)} would be created; " if missing else "nothing to create; ")
-            + f'provisioning is paused by the annotation {PAUSED_ANNOTATION}: "true": remove '
-            "it to resume (drift and wiring are still reported)",
-        )
-    elif by_state[TopicState.MISSING]:
-        provisioned = Condition(
-            PROVISIONED,
-            FALSE,
-            "TopicsMissing",
-            f"{_names(by_state[TopicState.MISSING])} will be created",
-        )
-    else:
-        provisioned = Condition(
-            PROVISIONED,
-            TRUE,
-            "TopicsPresent",
-            f"all {len(pubs)} published topics exist" if pubs else "publishes no topics",
-        )
-
-    # Unsafe drift first: a topic that keeps less data than declared is the one to look at.
-    drifted_topics = sorted(by_state[TopicState.DRIFTED], key=lambda t: not t.unsafe)
-    if broker_error:
-        drifted = Condition(DRIFTED, UNKNOWN, "BrokerUnavailable", "drift cannot be checked")
-    elif drifted_topics:
-        first = drifted_topics[0]
-        detail = "; ".join(str(d) for d in first.drift)
-        others = len(drifted_topics) - 1
-        more = f" (and {others} more drifted topics in status.topics)" if others else ""
-        if first.unsafe:
-            reason = UNSAFE_DRIFT
-            advice = (
-                "The broker keeps fewer copies or less data than declared and is never "
-                "altered: restore the setting on the broker, or declare what it has."
-            )
-        else:
-            reason = TOPIC_DRIFT
-            advice = (
-                "Existing topics are never altered: change the contract to match, or migrate "
-                "the topic."
-            )
-        drifted = Condition(DRIFTED, TRUE, reason, f"{first.name}: {detail}{more}. {advice}")
-    else:
-        drifted = Condition(DRIFTED, FALSE, "InSync", "existing topics match the contract")
-
-    orphaned = [t for t in subs if t.state is TopicState.ORPHANED]
-    bad_subs = [t for t in subs if t.state is TopicState.INVALID]
-    if orphaned:
-        more = (
-            f" ({len(orphaned) - 1} more broken wires in status.topics)"
-            if len(orphaned) > 1
-            else ""
-        )
-        wired = Condition(
-            WIRED,
-            FALSE,
-            "BrokenWire",
-            f"subscribes to {orphaned[0].name}: {orphaned[0].message}{more}",
-        )
-    elif bad_subs:
-        wired = Condition(
-            WIRED, FALSE, "InvalidTopicName", f"{bad_subs[0].name}: {bad_subs[0].message}"
-        )
-    else:
-        wired = Condition(
-            WIRED,
-            TRUE,
-            "AllPublished",
-            f"all {len(subs)} subscriptions have a publisher"
-            if subs
-            else "subscribes to no topics",
-        )
-
-    errors = [p for p in cp.problems if p.severity == Severity.ERROR and not p.topic]
-    for cond in (provisioned, drifted, wired):
-        healthy = cond.status == (FALSE if cond.type == DRIFTED else TRUE)
-        if not healthy:
-            ready = Condition(
-                READY, FALSE if cond.status != UNKNOWN else UNKNOWN, cond.reason, cond.message
-            )
-            break
-    else:
-        if errors:
-            ready = Condition(READY, FALSE, "InvalidContract", errors[0].message)
-        else:
-            message = "topics exist, match the contract, and are wired"
-            if warnings := contract_warnings(cp):
-                more = f" (and {len(warnings) - 1} more in status.warnings)" if warnings[1:] else ""
-                message += f"; warning: {warnings[0]}{more}"
-            ready = Condition(READY, TRUE, "Ready", message)
-    return tuple(
-        Condition(c.type, c.status, c.reason, c.message[:MAX_MESSAGE])
-        for c in (ready, provisioned, drifted, wired)
-    )
-
-
-PROVISIONING_PAUSED = "ProvisioningPaused"
-
-
-def contract_warnings(cp: ContractPlan) -> list[str]:
-    """This contract's warnings (e.g. min.insync.replicas above its replication factor), each
-    with its fix, the way `validate` prints them."""
-    return [
-        f"{p.message}. Fix: {p.fix}" if p.fix else p.message
-        for p in cp.problems
-        if p.severity == Severity.WARNING and p.contract == cp.contract.key
-    ]
+# The conditions themselves live in conditions.py; these names are the status's vocabulary.
+from .conditions import (
+    CONDITION_TYPES,
+    DRIFTED,
+    FALSE,
+    MAX_MESSAGE,
+    PROVISIONED,
+    PROVISIONING_PAUSED,
+    READY,
+    TRUE,
+    UNKNOWN,
+    UNSAFE_DRIFT,
+    WIRED,
+    Condition,
+    conditions_for,
+    contract_warnings,
+)
+from .planner import PUBLISH, ContractPlan, TopicState, TopicStatus
 
 
 def _with_history(

@@ -232,45 +232,14 @@ def _invalid_reason(invalid: dict[str, str]) -> str:
     return f"none of its publishers may own it ({listed})"
 
 
-def check_wiring(
+def _broken_wires(
     contracts: Sequence[Contract],
-    known_topics: Collection[str] = (),
-    disqualified: Mapping[tuple[str, str], str] | None = None,
-    owners: Mapping[str, str] | None = None,
-    auto_create: bool = False,
-) -> WiringReport:
-    """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
-    contract publishes: subscribing to one is still broken, and the message says it used to
-    exist; they are offered as near misses too, after published names of the same shape.
-
-    `disqualified` maps (contract key, topic) to why that declaration breaks the naming rules
-    (e.g. "declares it under another node's producer segment"): such a declaration never owns
-    the topic, never wins a conflict, and a subscription it alone publishes is a broken wire.
-
-    With `auto_create` (the broker's auto.create.topics.enable), a subscribed topic that is on
-    the broker but published by nobody was most likely made by the subscriber's own consumer.
-
-    `owners` maps a topic to the contract key that owned it so far (whose declaration created
-    it, or won it last time): that contract wins any conflict over the topic.
-    """
-    disqualified = disqualified or {}
-    owners = owners or {}
-    declarations: dict[str, list[tuple[Contract, int, PublishTopic]]] = {}
-    invalid: dict[str, dict[str, str]] = {}  # topic -> {contract key: why}
-    subscribed: set[str] = set()
-    for contract in contracts:
-        for index, topic in enumerate(contract.published):
-            why = disqualified.get((contract.key, topic.name))
-            if why is not None:
-                invalid.setdefault(topic.name, {})[contract.key] = why
-                continue
-            declarations.setdefault(topic.name, []).append((contract, index, topic))
-        subscribed.update(contract.subscribed)
-    publishers = {
-        topic: tuple(dict.fromkeys(c.key for c, _, _ in decls))
-        for topic, decls in declarations.items()
-    }
-    known = set(known_topics)
+    declarations: Mapping[str, list[tuple[Contract, int, PublishTopic]]],
+    invalid: Mapping[str, dict[str, str]],
+    known: set[str],
+    auto_create: bool,
+) -> list[BrokenWire]:
+    """Every subscription no valid declaration publishes, with its near misses ranked."""
     # Built once for every broken wire below (and only if there is one): published names first,
     # then names only the broker knows, which can still be what the subscriber meant.
     candidates = NearMissIndex(declarations, known)
@@ -325,7 +294,48 @@ def check_wiring(
                     field=contract.field_path("subscribe", index),
                 )
             )
+    return broken
 
+
+def check_wiring(
+    contracts: Sequence[Contract],
+    known_topics: Collection[str] = (),
+    disqualified: Mapping[tuple[str, str], str] | None = None,
+    owners: Mapping[str, str] | None = None,
+    auto_create: bool = False,
+) -> WiringReport:
+    """Wire every subscription to a publisher. `known_topics` are topics on the broker that no
+    contract publishes: subscribing to one is still broken, and the message says it used to
+    exist; they are offered as near misses too, after published names of the same shape.
+
+    `disqualified` maps (contract key, topic) to why that declaration breaks the naming rules
+    (e.g. "declares it under another node's producer segment"): such a declaration never owns
+    the topic, never wins a conflict, and a subscription it alone publishes is a broken wire.
+
+    With `auto_create` (the broker's auto.create.topics.enable), a subscribed topic that is on
+    the broker but published by nobody was most likely made by the subscriber's own consumer.
+
+    `owners` maps a topic to the contract key that owned it so far (whose declaration created
+    it, or won it last time): that contract wins any conflict over the topic.
+    """
+    disqualified = disqualified or {}
+    owners = owners or {}
+    declarations: dict[str, list[tuple[Contract, int, PublishTopic]]] = {}
+    invalid: dict[str, dict[str, str]] = {}  # topic -> {contract key: why}
+    subscribed: set[str] = set()
+    for contract in contracts:
+        for index, topic in enumerate(contract.published):
+            why = disqualified.get((contract.key, topic.name))
+            if why is not None:
+                invalid.setdefault(topic.name, {})[contract.key] = why
+                continue
+            declarations.setdefault(topic.name, []).append((contract, index, topic))
+        subscribed.update(contract.subscribed)
+    publishers = {
+        topic: tuple(dict.fromkeys(c.key for c, _, _ in decls))
+        for topic, decls in declarations.items()
+    }
+    broken = _broken_wires(contracts, declarations, invalid, set(known_topics), auto_create)
     unconsumed = [
         Unconsumed(topic, publishers[topic], decls[0][0].source)
         for topic, decls in declarations.items()

@@ -7,10 +7,8 @@ exactly what the apiserver would.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -28,8 +26,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
+from contract_operator.model.field_errors import (
+    CAMEL_TO_SNAKE,
+    field_errors,
+    snake_path,
+)
+from contract_operator.model.field_errors import ContractError as ContractError
+from contract_operator.model.field_errors import FieldError as FieldError
 from contract_operator.model.limits import (
     MAX_CONFIG_ENTRIES,
     MAX_CONFIG_VALUE_LENGTH,
@@ -41,7 +46,6 @@ from contract_operator.model.limits import (
     MIN_REPLICATION_FACTOR,
     NODE_MAX_LENGTH,
     TOPIC_NAME_MAX_LENGTH,
-    WHY,
 )
 
 GROUP = "eventbus.dev"
@@ -59,20 +63,9 @@ NODE_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 # rule on `config` carries the same pattern.
 CONFIG_KEY_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
 
-# A contract with thousands of bad entries should still produce a readable report.
-MAX_ERRORS_PER_CONTRACT = 20
-
 _TOPIC_NAME_RE = re.compile(TOPIC_NAME_PATTERN)
 _NODE_RE = re.compile(NODE_PATTERN)
 _CONFIG_KEY_RE = re.compile(CONFIG_KEY_PATTERN)
-
-# Manifest (camelCase) field names and their contract.yaml (snake_case) spelling.
-CAMEL_TO_SNAKE = {
-    "eventBus": "event_bus",
-    "publishTopics": "publish_topics",
-    "subscribeTopics": "subscribe_topics",
-    "replicationFactor": "replication_factor",
-}
 
 
 def _topic_name(name: str) -> str:
@@ -252,25 +245,6 @@ class _Manifest(BaseModel):
     spec: ContractSpec
 
 
-@dataclass(frozen=True)
-class FieldError:
-    """One reason a document is not a valid contract."""
-
-    field: str  # e.g. spec.eventBus.publishTopics[2].partitions; "" for the whole document
-    code: str
-    message: str
-    fix: str = ""
-
-
-class ContractError(ValueError):
-    """A document that is not a valid contract; `errors` name each bad field."""
-
-    def __init__(self, source: str, errors: list[FieldError]) -> None:
-        self.source = source
-        self.errors = tuple(errors)
-        super().__init__(f"{source}: " + "; ".join(f"{e.field}: {e.message}" for e in errors))
-
-
 def is_manifest(obj: Mapping[str, Any]) -> bool:
     """A manifest is any document with Kubernetes object keys; otherwise it is a contract.yaml."""
     return any(key in obj for key in ("apiVersion", "kind", "metadata", "spec"))
@@ -293,6 +267,9 @@ class Contract(BaseModel):
     # The annotation eventbus.dev/paused: "true": nothing is created for this contract (its
     # drift and wiring are still reported) until the annotation is removed.
     paused: bool = False
+    # The annotation's value as written when it is neither "true" nor "false": the contract is
+    # then paused (creating is the step that cannot be undone) and warned about.
+    pause_unclear: str | None = None
 
     @property
     def key(self) -> str:
@@ -317,7 +294,7 @@ class Contract(BaseModel):
             path = f"spec.eventBus.publishTopics[{index}].name"
         else:
             path = f"spec.eventBus.subscribeTopics[{index}]"
-        return path if self.shape == "manifest" else _snake_path(path.removeprefix("spec."))
+        return path if self.shape == "manifest" else snake_path(path.removeprefix("spec."))
 
     @classmethod
     def from_manifest(cls, obj: Any, source: str) -> Contract:
@@ -339,7 +316,7 @@ class Contract(BaseModel):
             try:
                 manifest = _Manifest.model_validate(obj)
             except ValidationError as exc:
-                raise ContractError(source, _field_errors(exc, "manifest")) from None
+                raise ContractError(source, field_errors(exc, "manifest")) from None
             meta = manifest.metadata
             return cls(
                 name=meta.name,
@@ -350,13 +327,24 @@ class Contract(BaseModel):
                 generation=meta.generation,
                 uid=meta.uid,
                 shape="manifest",
-                paused=str((meta.annotations or {}).get(PAUSED_ANNOTATION, "")).lower() == "true",
+                **_pause((meta.annotations or {}).get(PAUSED_ANNOTATION)),
             )
         try:
             spec = ContractSpec.model_validate(obj)
         except ValidationError as exc:
-            raise ContractError(source, _field_errors(exc, "file")) from None
+            raise ContractError(source, field_errors(exc, "file")) from None
         return cls(name=spec.node, namespace=None, spec=spec, source=source, shape="file")
+
+
+def _pause(value: object) -> dict[str, Any]:
+    """The pause annotation read: "true" pauses, "false" or none does not, and anything else
+    pauses too, marked unclear (a user who wrote `paused: "yes"` meant it)."""
+    if value is None:
+        return {"paused": False}
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return {"paused": text == "true"}
+    return {"paused": True, "pause_unclear": str(value)}
 
 
 def _timestamp(value: datetime | str | None) -> str | None:
@@ -366,106 +354,3 @@ def _timestamp(value: datetime | str | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _snake_path(path: str) -> str:
-    for camel, snake in CAMEL_TO_SNAKE.items():
-        path = path.replace(camel, snake)
-    return path
-
-
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "." in part or not part:
-            out += f"[{part!r}]"  # config keys such as retention.ms
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-_CODES = {
-    "missing": "missing-field",
-    "extra_forbidden": "unknown-field",
-    "topic_name": "illegal-topic-name",
-    "node_name": "invalid-node",
-    "duplicate_topic": "duplicate-topic",
-    "greater_than_equal": "out-of-range",
-    "less_than_equal": "out-of-range",
-    "too_long": "too-many-items",
-    "string_too_long": "too-long",
-    "literal_error": "wrong-kind",
-    "config_value": "wrong-type",
-    "config_key": "bad-config-key",
-}
-
-_KNOWN_FIELDS = sorted(
-    {
-        "node",
-        "name",
-        "partitions",
-        "config",
-        *CAMEL_TO_SNAKE,
-        *CAMEL_TO_SNAKE.values(),
-    }
-)
-
-
-def _fix(error: ErrorDetails, field: str) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        last = str(error["loc"][-1])
-        close = difflib.get_close_matches(last, _KNOWN_FIELDS, n=1, cutoff=0.6)
-        return f"Did you mean `{close[0]}`?" if close else f"Remove `{last}`."
-    if kind == "missing":
-        return f"Add `{field}`."
-    if kind == "duplicate_topic":
-        return "List each topic once."
-    if kind == "too_long":
-        return "Split the node, or raise the limit in the CRD and the model together."
-    if kind == "string_too_long":
-        return "Shorten the value."
-    return ""
-
-
-def _limit_reason(loc: tuple[int | str, ...]) -> str:
-    """Why the limit a field broke exists, keyed by the field's model name."""
-    names = [str(part) for part in loc if isinstance(part, str)]
-    for name in reversed(names):
-        key = CAMEL_TO_SNAKE.get(name, name)
-        if key == "config" and names[-1] != "config":
-            key = "config_value"  # the error is on one value, not on the whole mapping
-        if key in WHY:
-            return WHY[key]
-    return ""
-
-
-def _field_errors(exc: ValidationError, shape: Literal["manifest", "file"]) -> list[FieldError]:
-    errors = exc.errors(include_url=False)
-    out: list[FieldError] = []
-    for error in errors[:MAX_ERRORS_PER_CONTRACT]:
-        field = _format_loc(error["loc"])
-        if shape == "file":
-            field = _snake_path(field)
-        code = _CODES.get(error["type"], "wrong-type" if error["type"].endswith("_type") else "")
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = f"unknown field {str(error['loc'][-1])!r}"
-        if code == "wrong-type":
-            message += f", got {_short(error['input'])}"
-        if code in ("out-of-range", "too-many-items", "too-long"):
-            reason = _limit_reason(error["loc"])
-            message += f", got {_short(error['input'])}" if code == "out-of-range" else ""
-            message += f" ({reason})" if reason else ""
-        out.append(FieldError(field, code or "invalid-field", message, _fix(error, field)))
-    if len(errors) > MAX_ERRORS_PER_CONTRACT:
-        hidden = len(errors) - MAX_ERRORS_PER_CONTRACT
-        out.append(FieldError("", "too-many-errors", f"... and {hidden} more errors"))
-    return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

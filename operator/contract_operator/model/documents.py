@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from contract_operator.model.contract import API_VERSION, CAMEL_TO_SNAKE, KIND, ContractSpec
+from contract_operator.model.contract import API_VERSION, KIND, ContractSpec
+from contract_operator.model.field_errors import CAMEL_TO_SNAKE
 
 Shape = Literal["manifest", "file"]
 

@@ -397,3 +397,9 @@ def _parse(documents: list[tuple[Any, str]], problems: list[Problem]) -> list[Co
             continue
         contracts[contract.key] = contract
     return list(contracts.values())
+
+
+def load_yaml(text: str) -> list[Any]:
+    """Every document in `text`, read as contracts are: a key written twice in one mapping and
+    aliases that expand without bound are errors (yaml.YAMLError), not silently accepted."""
+    return _load_all(text)

@@ -1,8 +1,7 @@
-"""Options shared by subcommands, and the error that means "you called me wrong" (exit 2).
-
-The naming rules come from one place for every command (`validate`, `plan`, `provision` and
-`run`), so CI and the cluster cannot disagree: flags, then the environment variables the Helm
-chart sets, then a rules file (the chart's ConfigMap), then the built-in rules.
+"""The naming rules' source, the same for every command (`validate`, `plan`, `report`, `graph`,
+`policy-params` and `run`), so CI and the cluster cannot disagree: flags, then the environment
+variables the Helm chart sets, then a rules file (the chart's ConfigMap), then the built-in
+rules — the one precedence rule of cli/options.py.
 """
 
 from __future__ import annotations
@@ -16,17 +15,28 @@ from typing import Any
 
 import yaml
 
-from contract_operator.controller.settings import ENV_KINDS, ENV_PATTERN
+from contract_operator.cli.errors import UsageError
+from contract_operator.cli.options import Option, gather
+from contract_operator.controller.settings import ENV_KINDS, ENV_PATTERN, ENV_RULES_FILE
 from contract_operator.core.naming import DEFAULT_KINDS, DEFAULT_PATTERN, NamingRules
+from contract_operator.model.loader import load_yaml
 
-ENV_RULES_FILE = "CONTRACT_OPERATOR_RULES_FILE"
 RULES_FILE_KEYS = ("pattern", "kinds", "enforceProducer")
 MAX_RULES_FILE_BYTES = 64 * 1024
 BUILT_IN = "built-in"
 
-
-class UsageError(Exception):
-    """Bad arguments that argparse cannot see (e.g. an invalid regex); main() exits 2."""
+NAMING_OPTIONS = (
+    Option("pattern", "--pattern", ENV_PATTERN, file_key="pattern", add_flag=False),
+    Option("kinds", "--kinds", ENV_KINDS, file_key="kinds", add_flag=False),
+    Option(
+        "enforceProducer",
+        "--no-producer-rule",
+        file_key="enforceProducer",
+        add_flag=False,
+        dest="enforce_producer",
+    ),
+)
+RULES_FILE_OPTION = Option("rules_file", "--rules", ENV_RULES_FILE, add_flag=False)
 
 
 def add_naming_options(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +111,9 @@ def _kinds(value: object, where: str) -> frozenset[str]:
 
 
 def read_rules_file(path: str) -> dict[str, Any]:
-    """The settings in a rules file, checked: a mapping of pattern, kinds and enforceProducer."""
+    """The settings in a rules file, checked: a mapping of pattern, kinds and enforceProducer,
+    read with the contracts' strict YAML loader (a key written twice is an error: with plain
+    YAML a second `enforceProducer: false` would silently turn the producer rule off)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise UsageError(f"rules file {path} is not a regular file")
@@ -112,9 +124,12 @@ def read_rules_file(path: str) -> dict[str, Any]:
     if len(data) > MAX_RULES_FILE_BYTES:
         raise UsageError(f"rules file {path} is larger than {MAX_RULES_FILE_BYTES // 1024} KiB")
     try:
-        doc = yaml.safe_load(data.decode("utf-8"))
+        docs = load_yaml(data.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UsageError(f"rules file {path} is not valid YAML: {exc}") from None
+        raise UsageError(f"rules file {path} is not valid YAML: {_yaml_problem(exc)}") from None
+    if len(docs) > 1:
+        raise UsageError(f"rules file {path} holds {len(docs)} YAML documents; use one")
+    doc = docs[0] if docs else None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
@@ -138,41 +153,46 @@ def read_rules_file(path: str) -> dict[str, Any]:
     return out
 
 
-def resolve_rules(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> AppliedRules:
-    """Flags, then environment variables, then the rules file, then the built-in rules.
+def _yaml_problem(exc: Exception) -> str:
+    """ "line 2: found duplicate key 'enforceProducer' (first on line 1, column 1)", not the
+    parser's three-line message about "<unicode string>"."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}: {problem}"
+    return " ".join(str(exc).split())
 
-    An empty environment variable counts as unset (the chart sets them empty by default).
-    """
-    values: dict[str, Any] = {
-        "pattern": DEFAULT_PATTERN,
-        "kinds": DEFAULT_KINDS,
-        "enforceProducer": True,
+
+def resolve_rules(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> AppliedRules:
+    """Flags, then environment variables, then the rules file, then the built-in rules."""
+    rules_file = gather([RULES_FILE_OPTION], args, env).values.get("rules_file")
+    from_file = read_rules_file(rules_file) if rules_file else {}
+    found = gather(NAMING_OPTIONS, args, env, from_file, rules_file or "")
+    origins = {
+        key: _origin_label(next(o for o in NAMING_OPTIONS if o.field == key), found.origin(key))
+        for key in RULES_FILE_KEYS
     }
-    origins = dict.fromkeys(values, BUILT_IN)
-    rules_file = getattr(args, "rules_file", None) or env.get(ENV_RULES_FILE) or None
-    if rules_file:
-        for key, value in read_rules_file(rules_file).items():
-            values[key], origins[key] = value, f"file {rules_file}"
-    if env.get(ENV_PATTERN):
-        values["pattern"], origins["pattern"] = env[ENV_PATTERN], f"env {ENV_PATTERN}"
-    if env.get(ENV_KINDS):
-        values["kinds"], origins["kinds"] = _kinds(env[ENV_KINDS], ENV_KINDS), f"env {ENV_KINDS}"
-    if getattr(args, "pattern", None) is not None:
-        values["pattern"], origins["pattern"] = args.pattern, "flag --pattern"
-    if getattr(args, "kinds", None) is not None:
-        values["kinds"], origins["kinds"] = _kinds(args.kinds, "--kinds"), "flag --kinds"
-    if getattr(args, "enforce_producer", None) is not None:
-        values["enforceProducer"] = args.enforce_producer
-        origins["enforceProducer"] = "flag --no-producer-rule"
+    kinds = found.values.get("kinds", DEFAULT_KINDS)
+    if not isinstance(kinds, frozenset):
+        kinds = _kinds(kinds, origins["kinds"])
     try:
         rules = NamingRules(
-            pattern=values["pattern"],
-            kinds=values["kinds"],
-            enforce_producer=values["enforceProducer"],
+            pattern=found.values.get("pattern", DEFAULT_PATTERN),
+            kinds=kinds,
+            enforce_producer=found.values.get("enforceProducer", True),
         )
     except ValueError as exc:
         raise UsageError(f"{exc} (pattern from {origins['pattern']})") from None
     return AppliedRules(rules, origins)
+
+
+def _origin_label(option: Option, origin: str) -> str:
+    """ "flag --pattern", "env CONTRACT_OPERATOR_TOPIC_PATTERN", "file PATH" or "built-in"."""
+    if origin == "flag":
+        return f"flag {option.flag}"
+    if origin == "env":
+        return f"env {option.env}"
+    return BUILT_IN if origin == "default" else origin
 
 
 def naming_rules(args: argparse.Namespace) -> NamingRules:

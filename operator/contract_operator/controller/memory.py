@@ -1,4 +1,5 @@
-"""Pause Python's cyclic garbage collector around the loop's bulk steps; give freed heap back.
+"""The operator's memory: pause the cyclic garbage collector around the loop's bulk steps,
+and give freed heap back to the system after a busy cycle (give_back_memory).
 
 A DescribeConfigs answer for 10,000 topics is ~340,000 new objects, and a plan at that size
 as many again; each burst triggers full collections that walk every live object (the parsed

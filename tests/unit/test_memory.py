@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from contract_operator.controller.gcpause import without_gc
+from contract_operator.controller.memory import without_gc
 
 
 def test_collection_resumes_after_the_last_paused_step_even_on_error() -> None:
