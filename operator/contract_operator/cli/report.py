@@ -87,8 +87,8 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="contract.yaml files, NodeContract manifests, or directories; without PATH, the "
-        "NodeContracts of the current kubeconfig's cluster",
+        help="contract.yaml files, NodeContract manifests, AsyncAPI documents, or directories; "
+        "without PATH, the NodeContracts of the current kubeconfig's cluster",
     )
     parser.add_argument(
         "-n",

@@ -59,8 +59,9 @@ def add_parser(subparsers: Any) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="contract.yaml files, NodeContract manifests, or directories (searched "
-        "recursively for *.yaml and *.yml)",
+        help="contract.yaml files, NodeContract manifests, AsyncAPI 2.x/3.0 documents, or "
+        "directories (searched recursively for *.yaml, *.yml, asyncapi.json and "
+        "*.asyncapi.json); wiring is checked across all of them",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
