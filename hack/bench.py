@@ -695,7 +695,7 @@ def measure_limits(
     ]
     # As many requests as the controller takes (it refuses more than 10,000 metadata records in
     # one), cut the way the operator cuts them, all sent before waiting for any.
-    from contract_operator.adapters.broker import create_batches
+    from contract_operator.adapters.create_requests import create_batches
 
     started = time.monotonic()
     futures = [

@@ -72,7 +72,7 @@ def seed(bootstrap: str, run: str, topics: int, per_node: int, groups: int) -> l
     from confluent_kafka.admin import AdminClient, NewTopic
 
     sys.path.insert(0, str(ROOT / "operator"))
-    from contract_operator.adapters.broker import create_batches
+    from contract_operator.adapters.create_requests import create_batches
 
     admin = AdminClient({"bootstrap.servers": bootstrap, "allow.auto.create.topics": False})
     names = [f"onex.evt.{run}n{i // per_node:04d}.e{i % per_node:03d}.v1" for i in range(topics)]

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from contract_operator.adapters.broker import new_topic
+from contract_operator.adapters.create_requests import new_topic
 from contract_operator.core.planner import plan
 from contract_operator.core.snapshot import BrokerSnapshot, ObservedTopic
 from contract_operator.model.contract import Contract, ContractError

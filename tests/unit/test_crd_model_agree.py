@@ -11,7 +11,7 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from contract_operator.adapters.broker import new_topic
+from contract_operator.adapters.create_requests import new_topic
 from contract_operator.core.snapshot import TopicRequest
 from contract_operator.model import contract as model
 from contract_operator.model import limits

@@ -218,7 +218,10 @@ def test_creates_are_cut_to_what_the_kafka_controller_takes() -> None:
     partition and config entry) as POLICY_VIOLATION; the adapter never sends one."""
     from confluent_kafka.admin import NewTopic
 
-    from contract_operator.adapters.broker import CREATE_RECORDS_PER_REQUEST, create_batches
+    from contract_operator.adapters.create_requests import (
+        CREATE_RECORDS_PER_REQUEST,
+        create_batches,
+    )
 
     requests = [NewTopic(f"t{i}", 1, 1, config={"retention.ms": "1"}) for i in range(10_000)]
     batches = create_batches(requests)

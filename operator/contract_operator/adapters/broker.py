@@ -10,12 +10,10 @@ exactly the read calls and `create_topics`.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -29,24 +27,11 @@ from ..core.snapshot import (
     ObservedTopic,
     TopicRequest,
 )
+from .broker_settings import BrokerError as BrokerError
+from .broker_settings import BrokerSettings as BrokerSettings
+from .create_requests import create_batches, kafka_reason, new_topic, refused_locally
 
 log = logging.getLogger(__name__)
-
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-# Environment variable names; the CLI flags fall back to these (and the Helm chart sets them).
-ENV_BOOTSTRAP = "BOOTSTRAP_SERVERS"
-ENV_SECURITY_PROTOCOL = "KAFKA_SECURITY_PROTOCOL"
-ENV_SASL_MECHANISM = "KAFKA_SASL_MECHANISM"
-ENV_SASL_USERNAME = "KAFKA_SASL_USERNAME"
-ENV_SASL_PASSWORD = "KAFKA_SASL_PASSWORD"
-ENV_SSL_CA_LOCATION = "KAFKA_SSL_CA_LOCATION"
-
-
-class BrokerError(Exception):
-    """The broker could not answer; the message says where and what to check."""
-
 
 # CreateTopics refusals that the same request will meet again: not worth re-sending every cycle.
 # INVALID_REPLICATION_FACTOR is not one of them: Kafka answers it when fewer brokers are
@@ -79,88 +64,6 @@ CLUSTER_PROBE_TOPIC = "__consumer_offsets"
 _CAUSE_CODES = frozenset(
     {KafkaError._TRANSPORT, KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError._RESOLVE}
 )
-
-
-@dataclass(frozen=True)
-class BrokerSettings:
-    """How to reach the broker. `repr` hides the password so settings can be logged safely."""
-
-    bootstrap_servers: str
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    sasl_username: str | None = None
-    sasl_password: str | None = field(default=None, repr=False)
-    ssl_ca_location: str | None = None
-    timeout_s: float = 10.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> BrokerSettings:
-        """Settings from the environment, with explicit (non-None) overrides taking precedence."""
-        values: dict[str, Any] = {
-            "bootstrap_servers": env.get(ENV_BOOTSTRAP, ""),
-            "security_protocol": env.get(ENV_SECURITY_PROTOCOL) or "PLAINTEXT",
-            "sasl_mechanism": env.get(ENV_SASL_MECHANISM) or None,
-            "sasl_username": env.get(ENV_SASL_USERNAME) or None,
-            "sasl_password": env.get(ENV_SASL_PASSWORD) or None,
-            "ssl_ca_location": env.get(ENV_SSL_CA_LOCATION) or None,
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)
-        settings.check()
-        return settings
-
-    def check(self) -> None:
-        """Raise BrokerError with a fix for settings that cannot work, before any connection."""
-        if not 1 <= self.timeout_s <= 3600:
-            raise BrokerError(
-                f"broker timeout {self.timeout_s:g} s is out of range: use 1 to 3600 seconds"
-            )
-        if not self.bootstrap_servers.strip():
-            raise BrokerError(
-                f"no broker address: pass --bootstrap-server HOST:PORT or set {ENV_BOOTSTRAP}"
-            )
-        if self.security_protocol not in SECURITY_PROTOCOLS:
-            raise BrokerError(
-                f"unknown security protocol {self.security_protocol!r}: "
-                f"use one of {', '.join(SECURITY_PROTOCOLS)}"
-            )
-        uses_sasl = self.security_protocol.startswith("SASL_")
-        if uses_sasl and not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
-            raise BrokerError(
-                f"{self.security_protocol} needs a SASL mechanism, username and password "
-                f"({ENV_SASL_MECHANISM}, {ENV_SASL_USERNAME}, {ENV_SASL_PASSWORD})"
-            )
-        if self.sasl_mechanism and self.sasl_mechanism not in SASL_MECHANISMS:
-            raise BrokerError(
-                f"unknown SASL mechanism {self.sasl_mechanism!r}: "
-                f"use one of {', '.join(SASL_MECHANISMS)}"
-            )
-        if self.ssl_ca_location and not os.path.isfile(self.ssl_ca_location):
-            raise BrokerError(f"TLS CA file {self.ssl_ca_location} does not exist")
-
-    def client_config(self) -> dict[str, Any]:
-        timeout_ms = int(self.timeout_s * 1000)
-        conf: dict[str, Any] = {
-            "bootstrap.servers": self.bootstrap_servers,
-            "security.protocol": self.security_protocol,
-            # An operator must never create a topic by looking at it (Redpanda's default too).
-            "allow.auto.create.topics": False,
-            "socket.connection.setup.timeout.ms": max(1000, min(timeout_ms, 5000)),
-            "socket.timeout.ms": timeout_ms,
-            "reconnect.backoff.max.ms": 1000,
-            # librdkafka logs every failed connection attempt on its own; the real cause (TLS
-            # handshake, SASL authentication) reaches us through the error callback instead and
-            # is said once, in the BrokerUnavailable message.
-            "log_level": 2,
-            "logger": log,
-        }
-        if self.sasl_mechanism:
-            conf["sasl.mechanism"] = self.sasl_mechanism
-            conf["sasl.username"] = self.sasl_username
-            conf["sasl.password"] = self.sasl_password
-        if self.ssl_ca_location:
-            conf["ssl.ca.location"] = self.ssl_ca_location
-        return conf
 
 
 class Broker:
@@ -202,7 +105,7 @@ class Broker:
             with_cause(0)  # serves the error callback: TLS and SASL failures arrive there
         cause = f" (cause: {self._cause})" if self._cause else ""
         return BrokerError(
-            f"cannot reach {self._where()} within {timeout:g} s: {_reason(exc)}{cause}; "
+            f"cannot reach {self._where()} within {timeout:g} s: {kafka_reason(exc)}{cause}; "
             "check the address, that the broker is up, and the security settings"
         )
 
@@ -302,9 +205,9 @@ class Broker:
                     self._count("describe_configs", error=True)
                     raise BrokerError(
                         f"{self._where()} failed to describe configs of {resource.name}: "
-                        f"{_reason(exc)}"
+                        f"{kafka_reason(exc)}"
                     ) from exc
-                refused[resource.name] = _reason(exc)  # the broker's answer for this topic
+                refused[resource.name] = kafka_reason(exc)  # the broker's answer for this topic
                 continue
             if keys is not None:
                 entries = {k: e for k, e in entries.items() if k in keys}
@@ -347,7 +250,7 @@ class Broker:
         except (KafkaException, ValueError, TypeError) as exc:
             if len(requests) == 1:
                 topic = requests[0].topic
-                failed[topic] = f"the Kafka client refuses this request: {_refused_locally(exc)}"
+                failed[topic] = f"the Kafka client refuses this request: {refused_locally(exc)}"
                 permanent.add(topic)
                 return {}
         middle = len(requests) // 2
@@ -388,7 +291,7 @@ class Broker:
                 if code == KafkaError.TOPIC_ALREADY_EXISTS:
                     existed.add(name)
                     continue
-                failed[name] = _reason(exc)
+                failed[name] = kafka_reason(exc)
                 if code in PERMANENT_CREATE_ERRORS:
                     permanent.add(name)
             except Exception as exc:  # a timed-out future: the request never completed
@@ -561,7 +464,7 @@ class Broker:
         except KafkaException as exc:
             self._count("list_groups", error=True)
             raise BrokerError(
-                f"{self._where()} failed to list consumer groups: {_reason(exc)}"
+                f"{self._where()} failed to list consumer groups: {kafka_reason(exc)}"
             ) from exc
         ids = sorted(g.group_id for g in listed.valid)
         topics: dict[str, set[str]] = {g: set() for g in ids}
@@ -587,48 +490,19 @@ class Broker:
                 found = future.result(timeout=timeout + 1).topic_partitions or []
                 topics[group].update(tp.topic for tp in found if tp.offset >= 0)
             except KafkaException as exc:
-                unreadable[group] = _reason(exc)
+                unreadable[group] = kafka_reason(exc)
         for group, future in described.items():
             try:
                 for member in future.result(timeout=timeout + 1).members:
                     assigned = member.assignment.topic_partitions if member.assignment else []
                     topics[group].update(tp.topic for tp in assigned)
             except KafkaException as exc:
-                unreadable.setdefault(group, _reason(exc))
+                unreadable.setdefault(group, kafka_reason(exc))
         if unreadable:
             self._count("offset_fetch", error=True)
         return GroupReading(
             {g: frozenset(t) for g, t in topics.items() if g not in unreadable}, unreadable
         )
-
-
-# Kafka's controller refuses a CreateTopics whose metadata records exceed 10,000 ("Unable to
-# perform excessively large batch operation", POLICY_VIOLATION): one record per topic, one per
-# partition, one per config entry. 9,000 per request leaves room for the estimate.
-CREATE_RECORDS_PER_REQUEST = 9000
-# Partitions assumed for a topic that leaves them to the cluster (num.partitions is unknown).
-DEFAULT_PARTITIONS_GUESS = 12
-
-
-def create_batches(requests: Sequence[NewTopic]) -> list[list[NewTopic]]:
-    """`requests` in order, cut so that no request carries more than CREATE_RECORDS_PER_REQUEST
-    metadata records: 10,000 new topics are two requests, not one the broker refuses."""
-    batches: list[list[NewTopic]] = []
-    current: list[NewTopic] = []
-    records = 0
-    for request in requests:
-        partitions = (
-            request.num_partitions if request.num_partitions > 0 else (DEFAULT_PARTITIONS_GUESS)
-        )
-        cost = 1 + partitions + len(request.config or {})
-        if current and records + cost > CREATE_RECORDS_PER_REQUEST:
-            batches.append(current)
-            current, records = [], 0
-        current.append(request)
-        records += cost
-    if current:
-        batches.append(current)
-    return batches
 
 
 def kafka_topic_id(uuid: Any) -> str | None:
@@ -640,30 +514,6 @@ def kafka_topic_id(uuid: Any) -> str | None:
     return None if text.strip("A") == "" else text
 
 
-def _refused_locally(exc: Exception) -> str:
-    return _reason(exc) if isinstance(exc, KafkaException) else str(exc)
-
-
-def new_topic(request: TopicRequest) -> NewTopic:
-    """The client library's request object for one topic; raises ValueError for values the
-    library refuses before anything is sent (e.g. partitions outside 1..100000)."""
-    # -1 asks the broker for its own default (KIP-464, CreateTopics v4+): an omitted value
-    # means the cluster's default, never a guess such as 1.
-    return NewTopic(
-        request.name,
-        num_partitions=-1 if request.partitions is None else request.partitions,
-        replication_factor=-1 if request.replication_factor is None else request.replication_factor,
-        config=dict(request.config),
-    )
-
-
 def _code(exc: KafkaException) -> Any:
     err = exc.args[0] if exc.args else None
     return err.code() if isinstance(err, KafkaError) else None
-
-
-def _reason(exc: KafkaException) -> str:
-    err = exc.args[0] if exc.args else None
-    if isinstance(err, KafkaError):
-        return f"{err.name()}: {err.str()}"
-    return str(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..adapters.broker import (
+from ..adapters.broker_settings import (
     ENV_BOOTSTRAP,
     ENV_SASL_MECHANISM,
     ENV_SASL_PASSWORD,

@@ -77,8 +77,7 @@ def add_parser(subparsers: Any) -> None:
             "paths",
             nargs="+",
             metavar="PATH",
-            help="contract.yaml files, NodeContract manifests, AsyncAPI documents, or "
-            "directories",
+            help="contract.yaml files, NodeContract manifests, AsyncAPI documents, or directories",
         )
         parser.add_argument("--format", choices=("text", "json"), default="text")
         parser.add_argument(

@@ -10,7 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from contract_operator.adapters.broker import ENV_BOOTSTRAP, Broker, BrokerError
+from contract_operator.adapters.broker import Broker, BrokerError
+from contract_operator.adapters.broker_settings import ENV_BOOTSTRAP
 from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
 from contract_operator.cli.connection import add_connection_options, broker_settings
