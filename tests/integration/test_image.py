@@ -3,10 +3,11 @@
 The Deployment is rendered from the chart (default values plus the testbed's SASL_SSL broker),
 and its one container is started with what a kubelet would give it: the image, args and env
 (Secret-backed SASL credentials resolved from the Secret the test creates), the user, a
-read-only root filesystem, no capabilities, no privilege escalation, the memory limit, the
-broker CA mounted where the chart mounts it, and the in-cluster identity: a TokenRequest token
-for the chart's ServiceAccount, the apiserver CA and the namespace at the standard path, and
-KUBERNETES_SERVICE_HOST/PORT. No kubeconfig.
+read-only root filesystem, no capabilities, no privilege escalation, the memory limit and CPU
+quota, the broker CA mounted where the chart mounts it, and the in-cluster identity: a
+TokenRequest token for the chart's ServiceAccount, the apiserver CA and the namespace at the
+standard path, and KUBERNETES_SERVICE_HOST/PORT. No kubeconfig. The pod pieces are in pod.py,
+which hack/bench_pod.py uses too.
 """
 
 from __future__ import annotations
