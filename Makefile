@@ -76,6 +76,7 @@ bench: install
 	$(PY) hack/bench.py
 	$(PY) hack/bench_rules.py
 	$(PY) hack/bench_admission.py
+	$(PY) hack/bench_pod.py
 
 image:
 	hack/image.sh build
