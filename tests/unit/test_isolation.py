@@ -229,6 +229,37 @@ def test_no_cycle_runs_on_a_half_listed_index(monkeypatch: pytest.MonkeyPatch) -
     assert after >= 1
 
 
+@pytest.mark.parametrize(("view", "cycles_expected"), [([], True), ([object()], False)])
+def test_an_empty_cluster_gets_its_first_cycle_in_seconds_a_listing_one_waits(
+    monkeypatch: pytest.MonkeyPatch, view: list[object], cycles_expected: bool
+) -> None:
+    """No contract at all: no watch event will come, so the first cycle (and readiness) must
+    not wait a whole resync interval. A view that holds contracts still waits for kopf."""
+    monkeypatch.setattr(loop, "EMPTY_START_SECONDS", 0.05)
+    settings = OperatorSettings(resync_seconds=60, retry_seconds=0.02, batch_window_seconds=0)
+    rec = Reconciler(settings, None, kube=None, view=lambda: view)  # type: ignore[arg-type]
+    ran = asyncio.Event()
+
+    async def reconcile_once() -> loop.CycleReport:
+        ran.set()
+        return loop.CycleReport()
+
+    monkeypatch.setattr(rec, "reconcile_once", reconcile_once)
+
+    async def scenario() -> bool:
+        task = asyncio.create_task(rec.run())
+        try:
+            await asyncio.wait_for(ran.wait(), 1.0)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    assert asyncio.run(scenario()) is cycles_expected
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
     [

@@ -61,6 +61,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LOGGED_NAMES = 20  # topic names in one log line; each contract's status names its own
+# The first cycle's wait when no contract is listed at all (see Reconciler.run).
+EMPTY_START_SECONDS = 5.0
 
 
 class Reconciler:
@@ -110,12 +112,13 @@ class Reconciler:
         """Forever: wait for a change or the timer, coalesce the burst, reconcile once.
 
         The first cycle waits for the first watch event: kopf delivers it only after the
-        initial listing, so the first plan sees every contract, not half of them (or one
-        resync interval, for a cluster with no contract yet).
+        initial listing, so the first plan sees every contract, not half of them. A cluster
+        with no contract yet has no event to wait for: while the view stays empty the first
+        cycle comes after EMPTY_START_SECONDS (so a fresh install is Ready in seconds, not
+        after a resync interval); one that fills meanwhile waits for its listing as usual.
         """
-        # Until the first watch event; with no contract at all there is none, so not forever.
         try:
-            await self._loop(self.settings.resync_seconds)
+            await self._loop(min(self.settings.resync_seconds, EMPTY_START_SECONDS))
         finally:
             self.events.cancel()
 
