@@ -581,8 +581,8 @@ def report(
         + (
             f"{others} other contracts present)"
             if others
-            else "no contract yet, so the first cycle, which readiness waits for, comes "
-            f"after one resync interval, {resync:g} s)"
+            else "no contract yet: the first cycle, which readiness waits for, comes after "
+            "5 s with an empty view)"
         ),
         f"{n} contracts x 1 topic: created in {first.apply_s:.1f} s, all Ready after "
         f"{first.all_ready_s:.1f} s; a periodic resync over them {first.resync_s:.1f} s",
