@@ -32,19 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTBED = ROOT / "hack" / "testbed.sh"
+sys.path.insert(0, str(ROOT))
+from tests.integration.groups import settling  # noqa: E402
+
 CLI = [sys.executable, "-m", "contract_operator"]
-
-
-# What a commit answers while a fresh cluster elects the coordinators of __consumer_offsets.
-_SETTLING = ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS")
-
-
-def settling(exc: Exception) -> bool:
-    error = exc.args[0] if exc.args else None
-    return (
-        bool(getattr(error, "retriable", lambda: False)())
-        or getattr(error, "name", lambda: "")() in _SETTLING
-    )
 
 
 def log(message: str) -> None:

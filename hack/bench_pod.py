@@ -57,6 +57,7 @@ from tests.integration.pod import (  # noqa: E402
     Pod,
     broker_ca,
     build_image,
+    chart_values,
     identity_files,
     podman,
     render,
@@ -286,18 +287,7 @@ class Scenario:
     # ----- setup
 
     def values(self, image: str, health: int, metrics: int) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "broker": {
-                "bootstrapServers": self.secure["SECURE_BOOTSTRAP_SERVERS"],
-                "securityProtocol": "SASL_SSL",
-                "sasl": {"mechanism": "SCRAM-SHA-512", "existingSecret": "kafka-user"},
-                "tls": {"caSecret": "kafka-ca"},
-            },
-            "health": {"port": health},
-            "metrics": {"port": metrics},
-            "admission": {"enabled": False},
-            "image": {"repository": image.rsplit(":", 1)[0], "tag": image.rsplit(":", 1)[1]},
-        }
+        values = chart_values(self.secure["SECURE_BOOTSTRAP_SERVERS"], image, health, metrics)
         if self.args.memory_limit:
             values["resources"] = {"limits": {"memory": self.args.memory_limit}}
         return values

@@ -64,6 +64,24 @@ def render(values: dict[str, Any], namespace: str, release: str = RELEASE) -> li
     ]
 
 
+def chart_values(bootstrap: str, image: str, health: int, metrics: int) -> dict[str, Any]:
+    """The chart's values for the testbed: its defaults, plus the SASL_SSL broker (Secret-backed
+    credentials and CA), free probe/metrics ports on the host network, and this image."""
+    return {
+        "broker": {
+            "bootstrapServers": bootstrap,
+            "securityProtocol": "SASL_SSL",
+            "sasl": {"mechanism": "SCRAM-SHA-512", "existingSecret": "kafka-user"},
+            "tls": {"caSecret": "kafka-ca"},
+        },
+        "health": {"port": health},
+        "metrics": {"port": metrics},
+        # The webhook needs a Service the apiserver can reach; no kube-proxy here.
+        "admission": {"enabled": False},
+        "image": {"repository": image.rsplit(":", 1)[0], "tag": image.rsplit(":", 1)[1]},
+    }
+
+
 def memory_bytes(quantity: str) -> int:
     units = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
     for suffix, factor in units.items():

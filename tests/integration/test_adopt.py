@@ -16,22 +16,11 @@ from contract_operator.adapters.kafka_acls import ADOPT_ACLS
 from contract_operator.model.loader import load_paths
 
 from .conftest import Testbed, create_topic, wait_for
+from .groups import settling
 from .test_kafka import cli, principal  # noqa: F401 - the principal fixture
 from .test_operator import NodeContracts, _nc
 
 pytestmark = pytest.mark.usefixtures("nodecontract_crd")
-
-
-# What a commit answers while a fresh cluster elects the coordinators of __consumer_offsets.
-_SETTLING = ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS")
-
-
-def settling(exc: Exception) -> bool:
-    error = exc.args[0] if exc.args else None
-    return (
-        bool(getattr(error, "retriable", lambda: False)())
-        or getattr(error, "name", lambda: "")() in _SETTLING
-    )
 
 
 def commit_offsets(testbed: Testbed, group: str, *topics: str) -> None:

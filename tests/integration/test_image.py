@@ -20,7 +20,16 @@ import pytest
 from kubernetes import client
 
 from .conftest import Testbed, free_port, wait_for
-from .pod import Pod, broker_ca, build_image, identity_files, memory_bytes, render, service_of
+from .pod import (
+    Pod,
+    broker_ca,
+    build_image,
+    chart_values,
+    identity_files,
+    memory_bytes,
+    render,
+    service_of,
+)
 from .test_operator import NodeContracts, _nc
 from .test_rbac import install_identity
 
@@ -46,17 +55,7 @@ def test_the_chart_pod_runs_as_a_kubelet_would(
     health, metrics = free_port(), free_port()
     values = {
         "namespaces": [namespace],
-        "broker": {
-            "bootstrapServers": testbed.secure_bootstrap_servers,
-            "securityProtocol": "SASL_SSL",
-            "sasl": {"mechanism": "SCRAM-SHA-512", "existingSecret": "kafka-user"},
-            "tls": {"caSecret": "kafka-ca"},
-        },
-        "health": {"port": health},
-        "metrics": {"port": metrics},
-        # The webhook needs a Service the apiserver can reach; no kube-proxy here.
-        "admission": {"enabled": False},
-        "image": {"repository": image.rsplit(":", 1)[0], "tag": image.rsplit(":", 1)[1]},
+        **chart_values(testbed.secure_bootstrap_servers, image, health, metrics),
     }
     docs = render(values, release_ns)
     install_identity(kube, release_ns, values)
