@@ -12,7 +12,6 @@ status last written (as the watch would deliver it back).
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -278,13 +277,3 @@ class FakeCluster:
 
     def view(self) -> list[Record]:
         return [record_of(body) for body in self.bodies.values()]
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (yielding to the loop) until `check()` holds; fail after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.01)
