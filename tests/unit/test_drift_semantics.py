@@ -96,3 +96,50 @@ def test_with_only_harmless_drift_the_reason_is_topic_drift() -> None:
     assert drifted.reason == "TopicDrift"
     status = desired_status(cp, None, generation=1, now=T0)
     assert [(t.type, t.reason) for t in transitions(None, status)] == [("Normal", "DriftDetected")]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "canonical"),
+    [
+        ("cleanup.policy", " Delete , COMPACT ,", "compact,delete"),
+        ("cleanup.policy", "", ""),
+        ("cleanup.policy", None, "<unset>"),
+        ("unclean.leader.election.enable", "TRUE", "true"),
+        ("unclean.leader.election.enable", " False ", "false"),
+        ("retention.ms", "+42", "42"),
+        ("retention.ms", "-0", "0"),
+        ("retention.ms", "-1", "-1"),
+        ("retention.ms", 7, "7"),
+        ("retention.ms", "1.5e3", "1500"),
+        ("retention.ms", "1.", "1"),
+        ("min.cleanable.dirty.ratio", "0.50", "0.5"),
+        ("min.cleanable.dirty.ratio", ".5", "0.5"),
+        ("min.cleanable.dirty.ratio", "1e-3", "0.001"),
+        ("compression.type", "zstd", "zstd"),
+        ("compression.type", None, "<unset>"),
+    ],
+)
+def test_the_canonical_forms(key: str, value: object, canonical: str) -> None:
+    from contract_operator.core.drift import normalize
+
+    assert normalize(key, value) == canonical
+
+
+def test_a_drifted_field_says_why_it_is_unsafe() -> None:
+    from contract_operator.core.drift import DriftField
+
+    assert str(DriftField("replicationFactor", "3", "1", True)) == (
+        "replicationFactor declared 3, actual 1 (unsafe: fewer copies)"
+    )
+    assert str(DriftField("min.insync.replicas", "2", "1", True)) == (
+        "min.insync.replicas declared 2, actual 1 (unsafe: fewer copies)"
+    )
+    assert str(DriftField("retention.ms", "2", "1", True)) == (
+        "retention.ms declared 2, actual 1 (unsafe: less data)"
+    )
+    assert str(DriftField("partitions", "6", "3")) == "partitions declared 6, actual 3"
+    assert DriftField("partitions", "6", "3").to_dict() == {
+        "field": "partitions",
+        "declared": "6",
+        "actual": "3",
+    }
