@@ -57,5 +57,5 @@ if [ $status -ne 0 ]; then
   echo "mutate: mutmut failed (exit $status) after ${elapsed} s; full log in $WORK/mutmut-run.log" >&2
   exit $status
 fi
-(cd "$WORK" && "$ROOT/$VENV/bin/python" "$ROOT/hack/mutate_summary.py" mutants)
+(cd "$WORK" && "$ROOT/$VENV/bin/python" "$ROOT/hack/mutate_summary.py" mutants --diffs survivors.txt)
 echo "mutate: ${elapsed} s for ${PACKAGES[*]} ($(nproc) CPUs); log in $WORK/mutmut-run.log"

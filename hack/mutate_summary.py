@@ -2,6 +2,7 @@
 survived, timeout and the rest, by package, then every mutant that was not killed.
 
 Run by hack/mutate.sh in its copy of the repository: python hack/mutate_summary.py mutants
+[--diffs FILE], which also writes each surviving mutant's changed lines to FILE.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 from mutmut.stats import status_by_exit_code
 
 
-def main(root: str) -> int:
+def main(root: str, diffs: str | None = None) -> int:
     totals: dict[str, Counter[str]] = {}
     left: list[tuple[str, str]] = []
+    paths: dict[str, Path] = {}
     for meta in sorted(Path(root).rglob("*.py.meta")):
         source = meta.relative_to(root).with_suffix("")  # contract_operator/core/drift.py
         package = source.parts[1] if len(source.parts) > 2 else source.parts[0]
@@ -28,6 +30,7 @@ def main(root: str) -> int:
             counts[status] += 1
             if status != "killed":
                 left.append((status, name))
+                paths[name] = source
     columns = ["mutants", "killed", "survived", "timeout", "no tests", "suspicious", "not checked"]
     print()
     print(f"{'package':<10}" + "".join(f"{c:>12}" for c in columns))
@@ -49,8 +52,35 @@ def main(root: str) -> int:
         print(f"neither killed nor surviving ({len(rest)}):")
         for status, name in rest:
             print(f"  {name}: {status}")
+    if diffs:
+        _write_diffs(diffs, [n for n in survivors], paths)
+        print(f"their changed lines: {diffs}")
     return 0
 
 
+def _write_diffs(out: str, names: list[str], paths: dict[str, Path]) -> None:
+    """Each mutant's removed and added lines, under its name (mutmut's own diff, trimmed)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    with open(out, "w") as f:
+        for name in names:
+            try:
+                diff = get_diff_for_mutant(name, path=paths[name])
+            except Exception as exc:  # a mutant mutmut cannot show: say so, go on
+                diff = f"+ (no diff: {exc})"
+            lines = [
+                line
+                for line in diff.splitlines()
+                if line[:1] in "+-" and not line.startswith(("+++", "---"))
+            ]
+            f.write(f"{name}\n" + "".join(f"    {line}\n" for line in lines))
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "mutants"))
+    args = sys.argv[1:]
+    out = None
+    if "--diffs" in args:
+        at = args.index("--diffs")
+        out = args[at + 1]
+        del args[at : at + 2]
+    sys.exit(main(args[0] if args else "mutants", out))
