@@ -64,6 +64,11 @@ class _Description:
 
 
 @dataclass
+class _Offset:
+    offset: int
+
+
+@dataclass
 class _Entry:
     value: str | None
     source: int = ConfigSource.DYNAMIC_TOPIC_CONFIG.value
@@ -101,6 +106,7 @@ class FakeAdmin:
         self.cluster = dict(cluster or {"default.replication.factor": "3"})
         self.defaults = defaults
         self.down = False
+        self.end_offsets: dict[str, int] = {}
         self.calls: list[str] = []
         self.created: list[Any] = []  # every NewTopic sent, in order
 
@@ -168,6 +174,17 @@ class FakeAdmin:
             parts = [_Partition(list(range(topic.replication_factor)))] * topic.partitions
             out[name] = _Future(_Description(parts))
         return out
+
+    def list_offsets(self, requests: Mapping[Any, Any], **_: Any) -> dict[Any, _Future]:
+        """Every partition's end offset: `end_offsets[topic]` (0, never written, if unset)."""
+        self.calls.append("list_offsets")
+        self._check_up()
+        return {
+            tp: _Future(_Offset(self.end_offsets.get(tp.topic, 0)))
+            if tp.topic in self.topics
+            else _Future(error=KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART, "?"))
+            for tp in requests
+        }
 
     def create_topics(self, requests: list[Any], **_: Any) -> dict[str, _Future]:
         self.calls.append("create_topics")
