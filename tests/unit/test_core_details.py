@@ -1,0 +1,155 @@
+"""Exact results of small core functions whose details the broader tests do not pin: the
+status of an unreadable contract, the unowned-topics log line, re-created topics, admission's
+denial text, a plan's contract look-up and the policy's group finder on edge-case patterns."""
+
+from __future__ import annotations
+
+from contract_operator.core.admission import AdmissionMode, FleetView, decide
+from contract_operator.core.naming import NamingRules
+from contract_operator.core.naming_policy import NODE_PLACEHOLDER, policy_params
+from contract_operator.core.planner import plan
+from contract_operator.core.recreated import RecordedId, Recreated, recorded_ids, recreated_topics
+from contract_operator.core.snapshot import BrokerSnapshot, ObservedTopic
+from contract_operator.core.status import invalid_spec_status
+from contract_operator.core.unowned import Unowned, UnownedTopic
+
+from .factories import broker, contract
+
+T0, T1 = "2026-11-21T10:00:00Z", "2026-11-21T10:05:00Z"
+
+
+def test_the_status_of_a_contract_that_cannot_be_parsed() -> None:
+    status = invalid_spec_status("boom", None, generation=3, now=T0)
+    message = "the spec is not a valid contract: boom. Fix the spec and re-apply."
+    assert status == {
+        "conditions": [
+            {
+                "type": kind,
+                "status": "False" if kind == "Ready" else "Unknown",
+                "reason": "InvalidSpec",
+                "message": message,
+                "lastTransitionTime": T0,
+                "observedGeneration": 3,
+            }
+            for kind in ("Ready", "Provisioned", "Drifted", "Wired")
+        ],
+        "topics": [],
+        "topicCount": 0,
+        "publishCount": 0,
+        "subscribeCount": 0,
+        "driftedCount": 0,
+        "unsafeDriftCount": 0,
+        "brokenWires": 0,
+        "observedGeneration": 3,
+    }
+    again = invalid_spec_status("boom", status, generation=3, now=T1)
+    assert {c["lastTransitionTime"] for c in again["conditions"]} == {T0}
+
+
+def test_the_status_of_a_contract_the_operator_failed_on() -> None:
+    status = invalid_spec_status(
+        "the operator could not plan this contract (KeyError: 'x')",
+        None,
+        generation=None,
+        now=T0,
+        reason="PlanFailed",
+        fix="Please report it.",
+    )
+    (ready, *_) = status["conditions"]
+    assert (ready["reason"], ready["message"]) == (
+        "PlanFailed",
+        "the operator could not plan this contract (KeyError: 'x'). Please report it.",
+    )
+    assert "observedGeneration" not in status and "observedGeneration" not in ready
+
+
+def _unowned(count: int, subscribed: int = 0) -> Unowned:
+    return Unowned(
+        tuple(
+            UnownedTopic(
+                f"onex.evt.p{i % 2}.t{i}.v1", "evt", f"p{i % 2}", ("a/x",) if i < subscribed else ()
+            )
+            for i in range(count)
+        )
+    )
+
+
+def test_the_unowned_topics_log_line() -> None:
+    assert Unowned().summary() == "no unowned topics"
+    assert _unowned(1).summary() == "1 unowned topics (p0: 1): onex.evt.p0.t0.v1"
+    assert _unowned(7, subscribed=2).summary() == (
+        "7 unowned topics (p0: 4, p1: 3); 2 still subscribed to: onex.evt.p0.t0.v1, "
+        "onex.evt.p1.t1.v1, onex.evt.p0.t2.v1, onex.evt.p1.t3.v1, onex.evt.p0.t4.v1 and 2 more"
+    )
+    assert _unowned(2).summary(limit=2) == (
+        "2 unowned topics (p0: 1, p1: 1): onex.evt.p0.t0.v1, onex.evt.p1.t1.v1"
+    )
+    no_producer = Unowned((UnownedTopic("x.y", None, None),))
+    assert no_producer.summary() == "1 unowned topics ((no producer): 1): x.y"
+
+
+def test_recorded_ids_skip_unreadable_objects_and_read_the_rest() -> None:
+    items = [
+        {"metadata": {"namespace": "a", "name": "broken"}, "status": "garbage"},
+        {"metadata": {"name": "nameless-ns"}, "status": {"topics": [{"name": "t1"}]}},
+        {"metadata": {"namespace": "a"}, "status": {"topics": [{"name": "t2", "topicId": "x"}]}},
+    ]
+    assert recorded_ids(items) == [
+        RecordedId("/nameless-ns", "t1", None, None),
+        RecordedId("a/", "t2", "x", None),
+    ]
+
+
+def test_re_created_topics_sorted_by_topic_then_contract() -> None:
+    recorded = [
+        RecordedId("a/z", "t2", "id-old"),
+        RecordedId("a/b", "t2", "id-old"),
+        RecordedId("a/c", "t1", "id-now", previous_topic_id="id-before"),
+        RecordedId("a/d", "t3", "id-same"),
+    ]
+    snapshot = BrokerSnapshot(
+        {
+            "t2": ObservedTopic("t2", 1, 1, topic_id="id-new"),
+            "t3": ObservedTopic("t3", 1, 1, topic_id="id-same"),
+        }
+    )
+    assert recreated_topics(recorded, snapshot) == (
+        Recreated("a/c", "t1", "id-before", "id-now"),
+        Recreated("a/b", "t2", "id-old", "id-new"),
+        Recreated("a/z", "t2", "id-old", "id-new"),
+    )
+    assert Recreated("a/c", "t1", "id-before", None).message == (
+        "deleted and re-created (topic id id-before): the data it held and every consumer "
+        "group's offsets on it are gone"
+    )
+
+
+def test_several_denials_are_one_line_joined_by_bars() -> None:
+    incoming = contract(
+        "storefront", publish=["onex.cmd.checkout.place-order.v1", "onex.evt.storefront.Bad.v1"]
+    )
+    decision = decide(incoming, FleetView(), broker(), AdmissionMode.DENY)
+    parts = decision.denial_message().split(" | ")
+    assert len(parts) == len(decision.denials) == 2
+    assert all(part.startswith("[") for part in parts)
+
+
+def test_a_plan_has_no_entry_for_a_contract_it_did_not_plan() -> None:
+    result = plan([contract("router")], broker())
+    assert result.for_contract("agents/router") is not None
+    assert result.for_contract("agents/nobody") is None
+
+
+def test_a_group_at_the_very_start_of_the_pattern_is_found() -> None:
+    rules = NamingRules(pattern=r"(?P<producer>[a-z]+)\..+", kinds=frozenset())
+    assert policy_params(rules)["producerTemplate"] == rf"(?P<producer>{NODE_PLACEHOLDER})\..+"
+
+
+def test_an_escaped_parenthesis_does_not_close_the_group() -> None:
+    rules = NamingRules(pattern=r"^(?P<producer>a\)b)\..+$", kinds=frozenset())
+    assert policy_params(rules)["producerTemplate"] == rf"^(?P<producer>{NODE_PLACEHOLDER})\..+$"
+
+
+def test_a_class_opening_with_a_bracket_is_one_class() -> None:
+    rules = NamingRules(pattern=r"^(?P<producer>[]]x)\..+$", kinds=frozenset())
+    assert policy_params(rules)["producerTemplate"] == rf"^(?P<producer>{NODE_PLACEHOLDER})\..+$"
