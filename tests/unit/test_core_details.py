@@ -13,7 +13,7 @@ from contract_operator.core.snapshot import BrokerSnapshot, ObservedTopic
 from contract_operator.core.status import invalid_spec_status
 from contract_operator.core.unowned import Unowned, UnownedTopic
 
-from .factories import broker, contract
+from .factories import broker, contract, observed
 
 T0, T1 = "2026-11-21T10:00:00Z", "2026-11-21T10:05:00Z"
 
@@ -153,3 +153,94 @@ def test_an_escaped_parenthesis_does_not_close_the_group() -> None:
 def test_a_class_opening_with_a_bracket_is_one_class() -> None:
     rules = NamingRules(pattern=r"^(?P<producer>[]]x)\..+$", kinds=frozenset())
     assert policy_params(rules)["producerTemplate"] == rf"^(?P<producer>{NODE_PLACEHOLDER})\..+$"
+
+
+def test_a_stored_status_keeps_each_topic_state_and_counts_by_role() -> None:
+    from contract_operator.core.status import desired_status
+
+    router = contract(
+        "router",
+        publish=["onex.evt.router.done.v1", "onex.evt.router.new.v1"],
+        subscribe=["onex.evt.router.done.v1", "onex.evt.x.gone.v1", "onex.evt.y.gone.v1"],
+    )
+    cp = plan([router], broker(observed("onex.evt.router.done.v1"))).contracts[0]
+    status = desired_status(cp, None, generation=1, now=T0)
+    assert [(t["name"], t["role"], t["state"]) for t in status["topics"]] == [
+        ("onex.evt.router.done.v1", "publish", "Present"),
+        ("onex.evt.router.new.v1", "publish", "Missing"),
+        ("onex.evt.router.done.v1", "subscribe", "Present"),
+        ("onex.evt.x.gone.v1", "subscribe", "Orphaned"),
+        ("onex.evt.y.gone.v1", "subscribe", "Orphaned"),
+    ]
+    assert (
+        status["topicCount"],
+        status["publishCount"],
+        status["subscribeCount"],
+        status["brokenWires"],
+    ) == (5, 2, 3, 2)
+
+
+def test_exactly_three_names_are_listed_without_and_more() -> None:
+    from contract_operator.core.status import conditions_for
+
+    names = [f"onex.evt.router.e{i}.v1" for i in range(3)]
+    cp = plan([contract("router", publish=names)], broker()).contracts[0]
+    provisioned = next(c for c in conditions_for(cp) if c.type == "Provisioned")
+    assert provisioned.message == f"{', '.join(names)} will be created"
+
+
+def test_exactly_five_created_topics_are_named_without_and_more() -> None:
+    from contract_operator.core.status import desired_status, transitions
+
+    names = tuple(f"onex.evt.router.e{i}.v1" for i in range(5))
+    cp = plan([contract("router", publish=list(names))], broker()).contracts[0]
+    status = desired_status(cp, None, generation=1, now=T0)
+    (created,) = [t for t in transitions(status, status, names) if t.reason == "TopicCreated"]
+    assert created.message == f"created 5 topics {', '.join(names)}"
+
+
+def test_every_drifted_field_of_the_first_topic_is_in_the_message() -> None:
+    from contract_operator.core.status import conditions_for
+
+    topic = {"name": "onex.evt.router.a.v1", "partitions": 6, "config": {"retention.bytes": "10"}}
+    seen = observed("onex.evt.router.a.v1", 3, **{"retention.bytes": "20"})
+    cp = plan([contract("router", publish=[topic])], broker(seen)).contracts[0]
+    drifted = next(c for c in conditions_for(cp) if c.type == "Drifted")
+    assert drifted.message.startswith(
+        "onex.evt.router.a.v1: partitions declared 6, actual 3; retention.bytes declared 10, "
+        "actual 20. "
+    )
+
+
+def test_a_merged_snapshot_keeps_the_cluster_settings_and_every_name() -> None:
+    from contract_operator.core.snapshot import ClusterSettings
+
+    first = BrokerSnapshot(
+        {"a": ObservedTopic("a", 1, 1)}, frozenset({"a", "x"}), ClusterSettings(3, True)
+    )
+    later = BrokerSnapshot(
+        {"a": ObservedTopic("a", 2, 1), "b": ObservedTopic("b", 1, 1)}, frozenset({"a", "b"})
+    )
+    merged = first.merged(later)
+    assert merged.topics == {"a": ObservedTopic("a", 2, 1), "b": ObservedTopic("b", 1, 1)}
+    assert merged.all_names == {"a", "b", "x"}
+    assert merged.cluster == ClusterSettings(3, True)
+
+
+def test_near_miss_candidates_are_the_union_over_every_shape() -> None:
+    view = FleetView(
+        [
+            contract("router", publish=["onex.evt.router.route-done.v1"]),
+            contract("a", node="router", publish=["onex.evt.router.route-done.v2"]),
+        ]
+    )
+    # Same but for case/'_', and same but one segment (the version): both are candidates.
+    assert view.candidates("onex.evt.router.route_done.v1") >= {
+        "onex.evt.router.route-done.v1",
+        "onex.evt.router.route-done.v2",
+    }
+
+
+def test_without_kinds_a_kind_group_is_left_alone() -> None:
+    rules = NamingRules(pattern=r"^(?P<kind>[a-z]+)\.(?P<producer>[a-z]+)$", kinds=frozenset())
+    assert policy_params(rules)["kindPattern"] == rules.pattern
