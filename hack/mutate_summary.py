@@ -2,7 +2,8 @@
 survived, timeout and the rest, by package, then every mutant that was not killed.
 
 Run by hack/mutate.sh in its copy of the repository: python hack/mutate_summary.py mutants
-[--diffs FILE], which also writes each surviving mutant's changed lines to FILE.
+[--diffs FILE], which also writes each surviving mutant's changed lines to FILE;
+`mutants --names survived` prints only the names (hack/mutate.sh MUTATE_RECHECK=1).
 """
 
 from __future__ import annotations
@@ -76,8 +77,20 @@ def _write_diffs(out: str, names: list[str], paths: dict[str, Path]) -> None:
             f.write(f"{name}\n" + "".join(f"    {line}\n" for line in lines))
 
 
+def names(root: str, status: str) -> int:
+    """Print the names of the mutants with `status` (for hack/mutate.sh's recheck)."""
+    for meta in sorted(Path(root).rglob("*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        for name, code in sorted(codes.items()):
+            if status_by_exit_code[code] == status:
+                print(name)
+    return 0
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if "--names" in args:
+        sys.exit(names(args[0], args[args.index("--names") + 1]))
     out = None
     if "--diffs" in args:
         at = args.index("--diffs")
