@@ -37,3 +37,21 @@ def test_graph_output_is_unchanged(
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text)
     assert text == Path(path).read_text(), f"{path.name} differs: review, then UPDATE_GOLDEN=1"
+
+
+def test_dot_labels_escape_backslashes_quotes_and_newlines() -> None:
+    from contract_operator.core.graph import Graph, build_graph, to_dot
+    from contract_operator.core.planner import plan
+
+    from .factories import contract
+
+    graph = build_graph(plan([contract("x", subscribe=["onex.evt.router.done.v1"])], None))
+    tampered = Graph(
+        graph.contracts,
+        tuple(type(t)(t.id, t.name, 'a\\b"c\nd', t.group, t.marks, t.note) for t in graph.topics),
+        graph.edges,
+        title="fleet",
+    )
+    text = to_dot(tampered)
+    assert 'label="a\\\\b\\"c\\nd\\n[broken wire]"' in text
+    assert 'label="fleet\\nboxes:' in text
