@@ -82,13 +82,25 @@ def _render(report: Report, fmt: str) -> str:
 def _findings() -> Report:
     router = contract(
         "router",
-        publish=[{"name": "onex.evt.router.wide.v1", "partitions": 6}, "onex.evt.router.failed.v1"],
+        publish=[
+            {"name": "onex.evt.router.wide.v1", "partitions": 6},
+            "onex.evt.router.failed.v1",
+            {"name": "onex.evt.router.tiered.v1", "config": {"redpanda.remote.read": "true"}},
+        ],
+    )
+    # Declared before the router's drift and sorted after it: sections are ordered by topic.
+    zeta = contract(
+        "aardvark", node="zeta", publish=[{"name": "onex.evt.zeta.z.v1", "partitions": 2}]
     )
     billing = contract("billing", publish=["onex.evt.billing.issued.v1"])
     notifier = contract("notifier", subscribe=["onex.evt.billing.issued.v1"])
-    snapshot = broker(observed("onex.evt.router.wide.v1", 3))
+    snapshot = broker(
+        observed("onex.evt.router.wide.v1", 3),
+        observed("onex.evt.zeta.z.v1", 1),
+        observed("onex.evt.router.tiered.v1"),
+    )
     return build_report(
-        plan([router, billing, notifier], snapshot),
+        plan([zeta, router, billing, notifier], snapshot),
         snapshot,
         broker="b:9092",
         recorded_failures={

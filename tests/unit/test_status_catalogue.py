@@ -552,3 +552,48 @@ def test_a_long_message_is_cut_to_max_message() -> None:
     expected = f"{topic}: the broker refused to create it: {refusal}"[:MAX_MESSAGE]
     assert conditions["Provisioned"].message == expected
     assert conditions["Ready"].message == expected
+
+
+# Branches the planner reaches rarely or not at all, for plans built directly: a subscription
+# whose own name is refused, a contract-level error, and a single warning.
+def _cp(topics=(), problems=()):  # type: ignore[no-untyped-def]
+    from contract_operator.core.planner import ContractPlan
+
+    return ContractPlan(contract("router"), tuple(topics), tuple(problems))
+
+
+def test_a_subscription_refused_by_name_sets_wired_false() -> None:
+    from contract_operator.core.planner import SUBSCRIBE, TopicState, TopicStatus
+
+    bad = TopicStatus("x.Bad", SUBSCRIBE, TopicState.INVALID, "breaks the naming pattern")
+    other = TopicStatus("y.Bad", SUBSCRIBE, TopicState.INVALID, "other")
+    got = {c.type: (c.status, c.reason, c.message) for c in conditions_for(_cp([bad, other]))}
+    assert got["Wired"] == ("False", "InvalidTopicName", "x.Bad: breaks the naming pattern")
+    assert got["Ready"] == got["Wired"]
+
+
+def test_a_contract_level_error_makes_it_not_ready() -> None:
+    from contract_operator.model.problems import Problem, Severity
+
+    problems = [
+        Problem(
+            Severity.ERROR, "topic-error", "about a topic", topic="t", contract="agents/router"
+        ),
+        Problem(Severity.ERROR, "bad", "the contract is wrong", contract="agents/router"),
+        Problem(Severity.ERROR, "bad", "and more", contract="agents/router"),
+    ]
+    got = {c.type: (c.status, c.reason, c.message) for c in conditions_for(_cp(problems=problems))}
+    assert got["Ready"] == ("False", "InvalidContract", "the contract is wrong")
+
+
+def test_one_warning_is_named_without_and_more() -> None:
+    from contract_operator.model.problems import Problem, Severity
+
+    warning = Problem(Severity.WARNING, "w", "careful", "Do this.", contract="agents/router")
+    unfixable = Problem(Severity.WARNING, "w", "just so", contract="agents/router")
+    ready = next(c for c in conditions_for(_cp(problems=[warning])) if c.type == "Ready")
+    assert ready.message == (
+        "topics exist, match the contract, and are wired; warning: careful. Fix: Do this."
+    )
+    ready = next(c for c in conditions_for(_cp(problems=[unfixable])) if c.type == "Ready")
+    assert ready.message == "topics exist, match the contract, and are wired; warning: just so"
