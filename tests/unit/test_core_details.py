@@ -244,3 +244,14 @@ def test_near_miss_candidates_are_the_union_over_every_shape() -> None:
 def test_without_kinds_a_kind_group_is_left_alone() -> None:
     rules = NamingRules(pattern=r"^(?P<kind>[a-z]+)\.(?P<producer>[a-z]+)$", kinds=frozenset())
     assert policy_params(rules)["kindPattern"] == rules.pattern
+
+
+def test_recorded_ids_ignore_topics_and_ids_of_the_wrong_type() -> None:
+    items = [
+        {"metadata": {"namespace": "a", "name": "n1"}, "status": {"topics": 5}},
+        {
+            "metadata": {"namespace": "a", "name": "n2"},
+            "status": {"topics": [{"name": "t", "topicId": 7, "previousTopicId": 8}]},
+        },
+    ]
+    assert recorded_ids(items) == [RecordedId("a/n2", "t", None, None)]
