@@ -255,3 +255,35 @@ def test_recorded_ids_ignore_topics_and_ids_of_the_wrong_type() -> None:
         },
     ]
     assert recorded_ids(items) == [RecordedId("a/n2", "t", None, None)]
+
+
+def test_unowned_topics_under_the_producers_in_view_are_all_found() -> None:
+    from contract_operator.core.unowned import unowned_topics
+
+    kept = {f"onex.evt.mine.e{i}.v1" for i in range(20)}
+    elsewhere = {f"onex.evt.other{i}.e.v1" for i in range(20)}
+    found = unowned_topics([], kept | elsewhere, producers={"mine"})
+    assert found.names == kept
+
+
+def test_unowned_topics_are_sorted_by_producer_before_name() -> None:
+    from contract_operator.core.unowned import unowned_topics
+
+    rules = NamingRules(
+        pattern=r"^(?P<kind>[a-z]+)\.(?P<event>[a-z]+)\.(?P<producer>[a-z]+)$",
+        kinds=frozenset({"evt"}),
+    )
+    found = unowned_topics([], {"evt.a.zeta", "evt.b.alpha", "evt.c.alpha"}, rules)
+    assert [t.name for t in found.topics] == ["evt.b.alpha", "evt.c.alpha", "evt.a.zeta"]
+
+
+def test_liveness_hints_for_the_unowned_topics() -> None:
+    from contract_operator.core.unowned import with_liveness
+
+    unowned = _unowned(3)
+    assert with_liveness(unowned, None) == {} and with_liveness(unowned, {}) == {}
+    assert with_liveness(unowned, {"onex.evt.p0.t0.v1": 0, "onex.evt.p1.t1.v1": 12}) == {
+        "onex.evt.p0.t0.v1": "empty (never written)",
+        "onex.evt.p1.t1.v1": "written to (end offset 12)",
+        "onex.evt.p0.t2.v1": "unknown",
+    }
