@@ -287,3 +287,67 @@ def test_liveness_hints_for_the_unowned_topics() -> None:
         "onex.evt.p1.t1.v1": "written to (end offset 12)",
         "onex.evt.p0.t2.v1": "unknown",
     }
+
+
+def test_conflicts_name_every_differing_field_of_each_later_declaration() -> None:
+    from contract_operator.core.checks import check_contracts
+    from contract_operator.model.problems import Problem, Severity
+
+    topic = "onex.evt.router.done.v1"
+
+    def declared(name: str, day: int, partitions: int, **config: str):  # type: ignore[no-untyped-def]
+        return contract(
+            name,
+            node="router",
+            publish=[{"name": topic, "partitions": partitions, "config": config}],
+            created=f"2026-01-0{day}T00:00:00Z",
+        )
+
+    fleet = [
+        declared("a", 1, 6, **{"retention.ms": "1"}),
+        declared("b", 2, 6, **{"retention.ms": "1"}),  # the same: no conflict for b
+        declared("c", 3, 3, **{"retention.ms": "2"}),
+        declared("d", 4, 6, **{"retention.ms": "1", "cleanup.policy": "compact"}),
+    ]
+    conflicts = [p for p in check_contracts(fleet) if p.code == "conflict"]
+
+    def problem(loser: str, mine: str, first: str) -> Problem:
+        return Problem(
+            Severity.ERROR,
+            "conflict",
+            f"{loser} publishes {topic} with {mine}, but agents/a declared it first with "
+            f"{first}; the first declaration wins",
+            f"Declare {first} in {loser}, or stop publishing {topic} there.",
+            source=loser,
+            contract=loser,
+            topic=topic,
+            field="spec.eventBus.publishTopics[0].name",
+        )
+
+    assert conflicts == [
+        problem(
+            "agents/c", "config.retention.ms=2, partitions=3", "config.retention.ms=1, partitions=6"
+        ),
+        problem("agents/d", "config.cleanup.policy=compact", "config.cleanup.policy=(unset)"),
+    ]
+
+
+def test_ratio_bound_equals_difflib_where_the_match_is_one_block() -> None:
+    import difflib
+
+    from contract_operator.core.nearmiss import ratio_bound
+
+    for a, b in [("abc", "abd"), ("", ""), ("abc", ""), ("kitten", "sitting"), ("a", "a")]:
+        assert ratio_bound(a, b) == difflib.SequenceMatcher(None, a, b).ratio(), (a, b)
+    assert ratio_bound("abc", "abd") == 2.0 * 2 / 6
+
+
+def test_a_declared_key_the_broker_does_not_report_does_not_hide_the_next_one() -> None:
+    from contract_operator.core.drift import drift_of
+    from contract_operator.model.contract import PublishTopic
+
+    declared = PublishTopic(
+        name="onex.evt.router.done.v1", config={"a.unreported": "x", "retention.ms": "2"}
+    )
+    (field,) = drift_of(declared, observed("onex.evt.router.done.v1", **{"retention.ms": "1"}))
+    assert field.field == "retention.ms"

@@ -143,3 +143,26 @@ def test_a_drifted_field_says_why_it_is_unsafe() -> None:
         "declared": "6",
         "actual": "3",
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "declared", "actual", "unsafe"),
+    [
+        # Boundaries of the retention rule: 0 is a limit, only negatives mean unlimited.
+        ("retention.ms", "0", "5", False),
+        ("retention.ms", "-1", "0", True),
+        ("retention.ms", "5", "0", True),
+        ("retention.bytes", "-1", "-1", False),
+        ("replicationFactor", "3", "3", False),
+        ("min.insync.replicas", "2", "2", False),
+        # cleanup.policy compared as normalised sets, whatever the order or case.
+        ("cleanup.policy", "compact,delete", "delete", True),
+        ("cleanup.policy", "compact,delete", "delete,compact", False),
+        ("cleanup.policy", "COMPACT", "delete", True),
+        ("cleanup.policy", "compact", "COMPACT", False),
+    ],
+)
+def test_unsafe_boundaries(field: str, declared: str, actual: str, unsafe: bool) -> None:
+    from contract_operator.core.drift import is_unsafe
+
+    assert is_unsafe(field, declared, actual) is unsafe
