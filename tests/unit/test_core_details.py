@@ -351,3 +351,26 @@ def test_a_declared_key_the_broker_does_not_report_does_not_hide_the_next_one() 
     )
     (field,) = drift_of(declared, observed("onex.evt.router.done.v1", **{"retention.ms": "1"}))
     assert field.field == "retention.ms"
+
+
+def test_declarations_that_differ_only_in_replication_factor_conflict() -> None:
+    from contract_operator.core.checks import check_contracts
+
+    topic = "onex.evt.router.done.v1"
+    first = contract(
+        "a",
+        node="router",
+        publish=[{"name": topic, "replicationFactor": 3}],
+        created="2026-01-01T00:00:00Z",
+    )
+    later = contract(
+        "b",
+        node="router",
+        publish=[{"name": topic, "replicationFactor": 1}],
+        created="2026-01-02T00:00:00Z",
+    )
+    (conflict,) = [p for p in check_contracts([first, later]) if p.code == "conflict"]
+    assert (
+        "with replication_factor=1, but agents/a declared it first with replication_factor=3"
+        in (conflict.message)
+    )
