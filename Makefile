@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: help install test unit integration lint typecheck demo demo-down testbed-up testbed-down bench image
+.PHONY: help install test unit integration lint typecheck demo demo-down testbed-up testbed-down bench image mutate
 
 help:
 	@echo "make demo        bring up the local testbed, run the operator, apply examples, show kubectl get nc"
@@ -13,6 +13,7 @@ help:
 	@echo "make unit        fast unit tests only (no testbed)"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench       operator benchmark (prints figures)"
+	@echo "make mutate      mutation testing of core/, model/, adapters/ against the unit suite"
 	@echo "make image       build the operator image (docker, or podman with a local Debian base)"
 	@echo "make demo-down   stop the demo operator and the testbed"
 	@echo "make graph-picture  redraw docs/demo-graph.svg/.png from the running demo (needs Graphviz)"
@@ -80,3 +81,9 @@ bench: install
 
 image:
 	hack/image.sh build
+
+# Mutation testing (mutmut) against the unit suite; prints the figures and surviving mutants.
+# MUTATE_PACKAGES="core" narrows it (the whole run takes long on few CPUs).
+MUTATE_PACKAGES ?=
+mutate: install
+	hack/mutate.sh $(MUTATE_PACKAGES)

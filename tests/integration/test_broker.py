@@ -149,8 +149,14 @@ def test_five_hundred_topics_cost_a_handful_of_admin_round_trips(
     again = plan([contract], broker.describe(names))
     assert {t.state for t in again.contracts[0].topics} == {TopicState.PRESENT}
 
-    time.sleep(0.3)
-    admin.poll(0.5)
+    # librdkafka queues a report every 100 ms, served by poll(): wait for one made after the
+    # last request ("ts" is librdkafka's monotonic clock in microseconds, CLOCK_MONOTONIC).
+    after = time.monotonic() * 1e6
+    wait_for(
+        lambda: admin.poll(0.1) >= 0 and stats and stats[-1]["ts"] > after,
+        10,
+        what="a statistics report made after the last request",
+    )
     sent: dict[str, int] = {}
     for b in stats[-1]["brokers"].values():
         for kind, count in b.get("req", {}).items():

@@ -18,7 +18,7 @@ from kubernetes import client
 
 from contract_operator.model.contract import GROUP, PLURAL, VERSION
 
-from .conftest import free_port, wait_for
+from .conftest import free_port, metric, wait_cycles, wait_for
 from .test_operator import NodeContracts, _nc, _topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -115,7 +115,7 @@ def test_broker_refusal_fails_one_topic_and_is_not_resent(
     assert set(good) <= _topics(admin) and refused not in _topics(admin)
 
     sent = _metric(metrics, "contract_operator_admin_requests_total", '{operation="create_topics"}')
-    time.sleep(5)  # five resync cycles at 1 s
+    wait_cycles(metrics, 5)  # five more cycles, each of which would re-send it
     again = _metric(
         metrics, "contract_operator_admin_requests_total", '{operation="create_topics"}'
     )
@@ -126,19 +126,37 @@ def test_broker_refusal_fails_one_topic_and_is_not_resent(
 def test_short_broker_flap_flips_no_status(
     kube, namespace, start_operator, own_broker, topic_prefix
 ) -> None:
-    start_operator(namespace, "--broker-grace-seconds", "60", bootstrap=own_broker.bootstrap)
+    port = free_port()
+    start_operator(
+        namespace,
+        "--broker-grace-seconds",
+        "60",
+        "--metrics-port",
+        str(port),
+        bootstrap=own_broker.bootstrap,
+    )
     ncs = NodeContracts(kube, namespace)
     node = f"n{topic_prefix}"
     ncs.apply(_nc("orders", node, [{"name": f"onex.evt.{node}.placed.v1"}]))
     ncs.wait_condition("orders", "Ready", "True")
-    time.sleep(2)  # the cycle after the create adds the topic's actual settings
+    wait_cycles(port, 2)  # the cycle after the create adds the topic's actual settings
     version = ncs.get("orders")["metadata"]["resourceVersion"]
 
     own_broker.stop()
-    time.sleep(6)  # several retry cycles see the broker away
+    wait_for(
+        lambda: metric(port, "contract_operator_last_cycle_success") == 0,
+        30,
+        what="a cycle that met the broker away",
+    )
+    wait_cycles(port, 1, timeout=40)  # and the next retry cycle too (5 s apart)
     assert ncs.condition("orders", "Ready")["status"] == "True"
     own_broker.start()
-    time.sleep(3)
+    wait_for(
+        lambda: metric(port, "contract_operator_last_cycle_success") == 1,
+        60,
+        what="a cycle that reached the broker again",
+    )
+    wait_cycles(port, 2)  # and the cycles after it: nothing to rewrite
     assert ncs.get("orders")["metadata"]["resourceVersion"] == version
     assert "BrokerUnavailable" not in [reason for reason, _ in ncs.events("orders")]
 
@@ -247,7 +265,8 @@ def test_apiserver_restart_costs_no_traceback_and_new_contracts_are_seen_fast(
 ) -> None:
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
-    op = start_operator(namespace)
+    port = free_port()
+    op = start_operator(namespace, "--metrics-port", str(port))
     ncs = NodeContracts(kube, namespace)
     node = f"n{topic_prefix}"
     topic = f"onex.evt.{node}.placed.v1"
@@ -267,7 +286,21 @@ def test_apiserver_restart_costs_no_traceback_and_new_contracts_are_seen_fast(
         )
         for future in admin.incremental_alter_configs([resource]).values():
             future.result(timeout=10)
-        time.sleep(8)  # several cycles fail to write; the watch retries meanwhile
+        # Several cycles fail to write (the watch retries meanwhile): the first failed write,
+        # then the next retry cycle.
+        wait_for(
+            lambda: (
+                metric(
+                    port,
+                    "contract_operator_contract_failures_total",
+                    '{reason="StatusWriteFailed"}',
+                )
+                >= 1
+            ),
+            40,
+            what="a status write that met the apiserver away",
+        )
+        wait_cycles(port, 1, timeout=40)
         assert op.proc.poll() is None
     finally:
         apiserver.start(kube)

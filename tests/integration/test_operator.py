@@ -317,7 +317,8 @@ def test_first_ready_status_is_complete_and_written_once(
 def test_deleting_a_contract_keeps_its_topics_and_says_so(
     kube, namespace, start_operator, admin, topic_prefix
 ) -> None:
-    start_operator(namespace)
+    port = free_port()
+    start_operator(namespace, "--metrics-port", str(port))
     ncs = NodeContracts(kube, namespace)
     node, topic = _names(topic_prefix)
     ncs.apply(_nc("orders", node, [{"name": topic}]))
@@ -326,7 +327,7 @@ def test_deleting_a_contract_keeps_its_topics_and_says_so(
     wait_for(
         lambda: any(r == "TopicsKept" for r, _ in ncs.events("orders")), 15, what="TopicsKept event"
     )
-    time.sleep(2)
+    wait_cycles(port, 2)  # the cycles after the deletion leave the topic alone
     assert topic in _topics(admin)
 
 
@@ -363,5 +364,5 @@ def test_unowned_topics_are_counted_and_logged_once(
         15,
         what="one unowned topic in the gauge",
     )
-    time.sleep(3)  # several resyncs: the unchanged set is not logged again
+    wait_cycles(metrics, 3)  # several resyncs: the unchanged set is not logged again
     assert op.log().count(left_behind) == 1

@@ -28,7 +28,7 @@ from kubernetes import client
 
 from contract_operator.model.contract import GROUP, PLURAL, VERSION
 
-from .conftest import OperatorProcess, Testbed, free_port, wait_for
+from .conftest import OperatorProcess, Testbed, free_port, wait_cycles, wait_for
 from .test_rbac import RELEASE, install_from_chart, make_namespace
 
 PEERING = RELEASE  # the chart names the peering object after the release
@@ -203,8 +203,10 @@ def test_of_two_running_replicas_only_the_active_one_writes_statuses(
         30,
         what="both replicas in the peering object",
     )
-    # Until each has seen the other, both may run a cycle (on no contract yet): count from here.
-    time.sleep(2)
+    # Until each has seen the other, both may run a cycle (on no contract yet): count from two
+    # cycles of the active one on.
+    active, standby = by_priority(cluster, namespace, both)
+    wait_cycles(active.metrics_port, 2)
     asked = {r.identity: r.broker_requests() for r in both}
 
     contracts = names(topic_prefix, 3)
@@ -213,11 +215,11 @@ def test_of_two_running_replicas_only_the_active_one_writes_statuses(
     for node, topic in contracts:
         wait_for(lambda n=node, t=topic: cluster.ready(namespace, n, t), 60, what=f"{node} Ready")
 
-    active, standby = by_priority(cluster, namespace, both)
+    assert by_priority(cluster, namespace, both) == [active, standby]
     wait_for(
         lambda: sum(r.status_writes() for r in both) >= len(contracts), 15, what="writes counted"
     )
-    time.sleep(2)  # two more resyncs, in case the standby writes late
+    wait_cycles(active.metrics_port, 2)  # two more resyncs, in case the standby writes late
     # A second active replica might write nothing (it sees the first one's status through its
     # watch and finds nothing to change), but it would still plan: it must not even ask the broker.
     writes = {r.identity: r.status_writes() for r in both}
@@ -243,7 +245,10 @@ def test_a_replica_outranked_in_any_watched_namespace_writes_nothing(
     wait_for(lambda: "Pausing operations" in replica.process.log(), 30, what="kopf's pause")
     writes = replica.status_writes()
     cluster.cut_retention(topic)
-    # A standing-by loop re-checks the gate every 5 s; an active one plans every second.
+    # A standing-by loop re-checks the gate every 5 s; an active one plans every second. A loop
+    # that stands by shows no tick to wait for (no cycle, no metric, one log line when it starts
+    # standing by): this sleep is the time in which a loop wrongly active would have reported
+    # the drift, so it stays.
     time.sleep(8)
     assert cluster.condition(namespace, node, "Drifted") == "False", replica.process.log()[-3000:]
     assert replica.status_writes() == writes
