@@ -40,7 +40,8 @@ def test_graph_output_is_unchanged(
 
 
 def test_dot_labels_escape_backslashes_quotes_and_newlines() -> None:
-    from contract_operator.core.graph import Graph, build_graph, to_dot
+    from contract_operator.core.graph import Graph, build_graph
+    from contract_operator.core.graph_render import to_dot
     from contract_operator.core.planner import plan
 
     from .factories import contract

@@ -19,6 +19,7 @@ from contract_operator.cli.main import main
 from contract_operator.core.planner import plan
 from contract_operator.core.recreated import Recreated
 from contract_operator.core.report import Report, build_report
+from contract_operator.core.report_formats import render
 
 from .factories import broker, contract, observed
 from .fakes import FakeAdmin, FakeTopic
@@ -72,10 +73,6 @@ def test_report_output_is_unchanged(
 # that could not be read. Built with build_report (the command reads failures and re-created
 # topics from a cluster's statuses) and rendered by the format's own renderer.
 def _render(report: Report, fmt: str) -> str:
-    try:  # the renderers live in their own modules on newer trees
-        from contract_operator.core.report_formats import render  # type: ignore[import-not-found]
-    except ImportError:
-        from contract_operator.core.report import render  # type: ignore[attr-defined,no-redef]
     return render(report, fmt)
 
 
