@@ -102,13 +102,6 @@ def test_transition_times_move_only_on_a_flip_and_a_missing_one_is_set() -> None
     assert {c["lastTransitionTime"] for c in kept["conditions"]} == {T1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs_write() leaves status.warnings out of the comparison: a warning that appears "
-    "without a generation change (here: the cluster's default replication factor drops below "
-    "the declared min.insync.replicas) on a contract that is not Ready changes no condition, "
-    "so status.warnings is never written and each re-settle posts its ContractWarning again",
-)
 def test_a_new_warning_alone_is_written() -> None:
     router = contract(
         "router",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from contract_operator.core.checks import check_contracts
 
 from .factories import contract
@@ -29,10 +27,5 @@ def test_the_finding_names_the_publisher_and_why_it_may_not_own_the_topic() -> N
     assert "declares it under another node's producer segment" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wiring.check_wiring already ends the reason with ': the topic is never created' "
-    "and WiringReport._broken_problem appends ': the topic is never created.' again",
-)
 def test_the_finding_says_the_topic_is_never_created_once() -> None:
     assert _finding().count("the topic is never created") == 1

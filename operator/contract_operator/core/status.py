@@ -138,6 +138,9 @@ def _comparable(status: Mapping[str, Any]) -> dict[str, Any]:
         "unsafeDriftCount",
         "brokenWires",
         "observedGeneration",
+        # A warning can appear with no condition changing (e.g. the cluster's default
+        # replication factor drops below a declared min.insync.replicas): it is news too.
+        "warnings",
     )
     out = {k: status.get(k) for k in keys}
     out["conditions"] = [

@@ -107,8 +107,8 @@ class WiringReport:
             return Problem(
                 Severity.ERROR,
                 "broken-wire",
-                f"{wire.contract} subscribes to {wire.topic}, but {wire.reason}: the topic "
-                "is never created.",
+                # The reason already says the topic is never created.
+                f"{wire.contract} subscribes to {wire.topic}, but {wire.reason}.",
                 "Fix the publisher's declaration (see its own error), or subscribe to a topic "
                 "a valid contract publishes.",
                 source=wire.source,
