@@ -16,7 +16,12 @@ from contract_operator.adapters.cluster import ClusterError, list_nodecontracts
 from contract_operator.adapters.kube import KubeConfigError
 from contract_operator.cli.connection import add_connection_options, broker_settings
 from contract_operator.cli.errors import UsageError
-from contract_operator.cli.output import Document, check_output_dir, write_documents
+from contract_operator.cli.output import (
+    Document,
+    add_contract_output_options,
+    check_output_dir,
+    write_documents,
+)
 from contract_operator.cli.rules_source import add_naming_options, resolve_rules
 from contract_operator.core.adopt import AdoptedContract, Adoption, adopt, group_rule
 from contract_operator.core.adopt_summary import render_summary
@@ -66,22 +71,7 @@ def add_parser(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--format",
-        choices=("nodecontract", "contract-yaml"),
-        default="nodecontract",
-        help="NodeContract manifests (default) or contract.yaml files",
-    )
-    parser.add_argument(
-        "-n", "--namespace", metavar="NS", help="metadata.namespace of the manifests written"
-    )
-    parser.add_argument(
-        "-o",
-        "--output-dir",
-        metavar="DIR",
-        help="write one file per contract (NODE.yaml) instead of stdout",
-    )
-    parser.add_argument("--force", action="store_true", help="overwrite files in --output-dir")
+    add_contract_output_options(parser, "NODE.yaml; default: stdout")
     parser.add_argument(
         "--group-to-node",
         dest="group_rules",

@@ -7,7 +7,12 @@ import sys
 from typing import Any, TextIO
 
 from contract_operator.cli.errors import UsageError
-from contract_operator.cli.output import Document, write_documents
+from contract_operator.cli.output import (
+    Document,
+    add_contract_output_options,
+    add_output_options,
+    write_documents,
+)
 from contract_operator.cli.report import SourceError, add_source_options, load_contracts
 from contract_operator.cli.validate import render_text
 from contract_operator.model.asyncapi_write import to_asyncapi
@@ -67,7 +72,7 @@ def add_parser(subparsers: Any) -> None:
     )
     export.add_argument("--title", help="info.title of a --bundle document (default: event bus)")
     export.add_argument("--format", choices=("yaml", "json"), default="yaml")
-    _output_options(export, "NAME.asyncapi.yaml")
+    add_output_options(export, "NAME.asyncapi.yaml")
     export.set_defaults(func=run_export)
 
     read = commands.add_parser(
@@ -78,24 +83,8 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     read.add_argument("files", nargs="+", metavar="FILE", help="AsyncAPI documents (YAML, JSON)")
-    read.add_argument(
-        "--format",
-        choices=("nodecontract", "contract-yaml"),
-        default="nodecontract",
-        help="NodeContract manifests (default) or contract.yaml files",
-    )
-    read.add_argument(
-        "-n", "--namespace", metavar="NS", help="metadata.namespace of the manifests written"
-    )
-    _output_options(read, "NAME.yaml")
+    add_contract_output_options(read, "NAME.yaml")
     read.set_defaults(func=run_import)
-
-
-def _output_options(parser: argparse.ArgumentParser, filename: str) -> None:
-    parser.add_argument(
-        "-o", "--output-dir", metavar="DIR", help=f"write one file per document ({filename})"
-    )
-    parser.add_argument("--force", action="store_true", help="overwrite files in --output-dir")
 
 
 def _failed(problems: list[Problem], loaded: LoadResult) -> bool:

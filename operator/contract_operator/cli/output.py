@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from collections.abc import Sequence
@@ -11,6 +12,29 @@ from typing import Any, TextIO
 import yaml
 
 from contract_operator.cli.errors import UsageError
+
+
+def add_output_options(parser: argparse.ArgumentParser, filename: str) -> None:
+    """-o DIR and --force, for every command that writes documents."""
+    parser.add_argument(
+        "-o", "--output-dir", metavar="DIR", help=f"write one file per document ({filename})"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite files in --output-dir")
+
+
+def add_contract_output_options(parser: argparse.ArgumentParser, filename: str) -> None:
+    """How generated contracts are written: manifests or contract.yaml, namespace, where."""
+    parser.add_argument(
+        "--format",
+        choices=("nodecontract", "contract-yaml"),
+        default="nodecontract",
+        help="NodeContract manifests (default) or contract.yaml files",
+    )
+    parser.add_argument(
+        "-n", "--namespace", metavar="NS", help="metadata.namespace of the manifests written"
+    )
+    add_output_options(parser, filename)
+
 
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
