@@ -46,10 +46,12 @@ class Departures:
         self.events = events
         self._seen: dict[str, Record] = {}  # by key: the contracts managed last cycle
 
-    async def note(self, listed: list[Record], report: CycleReport) -> None:
+    def note(self, listed: list[Record], report: CycleReport) -> None:
         """Forget contracts deleted or no longer selected since the last cycle, telling each
-        (once) that its topics stay."""
+        (once) that its topics stay. The Events go out in the background, like the cycle's
+        others: a selector change that lets 10,000 contracts go must not hold the cycle."""
         current = {r.key: r for r in listed}
+        events: list[tuple[Record, Transition]] = []
         for key, gone in self._seen.items():
             now_listed = current.get(key)
             same = now_listed is not None and now_listed.uid == gone.uid
@@ -58,7 +60,8 @@ class Departures:
             self.statuses.forget(gone)
             if same:
                 log.info("%s no longer matches --selector: let go, its topics stay", key)
-                await self.events.post(gone, not_selected(self.selector), report)
+                events.append((gone, not_selected(self.selector)))
             elif (event := topics_kept(gone)) is not None:
-                await self.events.post(gone, event, report)
+                events.append((gone, event))
         self._seen = {k: r for k, r in current.items() if r.selected}
+        self.events.post_later(events, report)

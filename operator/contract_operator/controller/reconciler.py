@@ -195,7 +195,7 @@ class Reconciler:
             broker_grace=grace,
         )
         await self._settle_all(records, result, failed, snapshot, outcome, report)
-        await self.departures.note(listed, report)
+        self.departures.note(listed, report)
         if snapshot is not None:
             await self.unowned.maybe(contracts, snapshot, described)
         self.apiserver.answered(bool(report.status_writes + report.events))
