@@ -143,10 +143,13 @@ def test_a_misspelt_variable_is_warned_about_with_the_name_meant() -> None:
         "CONTRACT_OPERATOR_PORT": "tcp://10.0.0.1:9443",
         "CONTRACT_OPERATOR_SERVICE_HOST": "10.0.0.1",
         "CONTRACT_OPERATOR_PORT_9443_TCP_ADDR": "10.0.0.1",
+        # Shaped like a Service's port variable, but a number: a typo, warned about.
+        "CONTRACT_OPERATOR_METRIC_PORT": "9091",
     }
-    (line,) = unknown_variables("CONTRACT_OPERATOR_", KNOWN_VARIABLES, env)
-    assert line.startswith("CONTRACT_OPERATOR_RESYNC_SECOND is not a setting")
-    assert "did you mean CONTRACT_OPERATOR_RESYNC_SECONDS?" in line
+    metric, resync = unknown_variables("CONTRACT_OPERATOR_", KNOWN_VARIABLES, env)
+    assert "did you mean CONTRACT_OPERATOR_METRICS_PORT?" in metric
+    assert resync.startswith("CONTRACT_OPERATOR_RESYNC_SECOND is not a setting")
+    assert "did you mean CONTRACT_OPERATOR_RESYNC_SECONDS?" in resync
 
 
 def test_the_flag_wins_over_the_variable_and_the_variable_over_the_default() -> None:

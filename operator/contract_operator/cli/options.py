@@ -189,7 +189,16 @@ def _reason(error: Mapping[str, Any]) -> str:
 
 # Kubernetes adds <SERVICE>_SERVICE_HOST, <SERVICE>_PORT_<N>_TCP... for every Service in the
 # namespace: a Service named contract-operator yields CONTRACT_OPERATOR_PORT=tcp://... .
-_SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT\w*|PORT(_\d+_(TCP|UDP|SCTP)\w*)?)$")
+# Only names of that shape are left alone, and a bare *_PORT only with a URL value: a misspelt
+# CONTRACT_OPERATOR_METRIC_PORT=9091 is warned about.
+_SERVICE_LINK = re.compile(r"_(SERVICE_HOST|SERVICE_PORT\w*|PORT_\d+_(TCP|UDP|SCTP)\w*)$")
+_SERVICE_URL = re.compile(r"^(tcp|udp|sctp)://")
+
+
+def _service_link(name: str, value: str) -> bool:
+    if _SERVICE_LINK.search(name):
+        return True
+    return name.endswith("_PORT") and bool(_SERVICE_URL.match(value))
 
 
 def unknown_variables(prefix: str, known: Sequence[str], env: Mapping[str, str]) -> list[str]:
@@ -197,7 +206,7 @@ def unknown_variables(prefix: str, known: Sequence[str], env: Mapping[str, str])
     silently ignored, and the default applies), with the closest known name."""
     out = []
     for name in sorted(env):
-        if not name.startswith(prefix) or name in known or _SERVICE_LINK.search(name):
+        if not name.startswith(prefix) or name in known or _service_link(name, env[name]):
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]}?" if close else ""
