@@ -150,10 +150,6 @@ def states(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]
     return {t["name"]: t for c in report["contracts"] for t in c["topics"]}
 
 
-def _create(admin: AdminClient, name: str, partitions: int = 1, rf: int = 1, **config: str) -> None:
-    create_topic(admin, name, partitions, rf, **config)
-
-
 # --- the operator's ACLs: sufficient and each one needed --------------------------------------
 
 
@@ -162,7 +158,7 @@ def _existing_and_fresh(admin: AdminClient, tmp_path: Path, prefix: str) -> tupl
     contract file."""
     node = f"n{prefix}"
     existing, fresh = f"onex.evt.{node}.placed.v1", f"onex.evt.{node}.shipped.v1"
-    _create(admin, existing, 2, 1, **{"retention.ms": "3600000"})
+    create_topic(admin, existing, 2, 1, **{"retention.ms": "3600000"})
     declared = [{"name": existing, "config": {"retention.ms": "3600000"}}, {"name": fresh}]
     return existing, fresh, contract_file(tmp_path, node, declared)
 
@@ -254,7 +250,7 @@ def test_a_missing_describe_configs_acl_makes_that_config_unverifiable(
     node = f"n{topic_prefix}"
     hidden, shown = f"onex.evt.{node}.hidden.v1", f"onex.evt.{node}.shown.v1"
     for name in (hidden, shown):
-        _create(admin, name, 1, 1, **{"retention.ms": "3600000"})
+        create_topic(admin, name, 1, 1, **{"retention.ms": "3600000"})
     p = principal(deny=[(hidden, "DESCRIBE_CONFIGS")])
     logged_in(p, contract_file(tmp_path, node, [{"name": shown}]))
     op, _ = run_operator(p.env(), namespace, tmp_path)
@@ -317,7 +313,7 @@ def test_dot_underscore_collision_reaches_the_status(
     the rules say so with the colliding name, and nothing is sent."""
     node = f"n{topic_prefix}"
     first, second = f"{node}.a.b_c", f"{node}.a_b.c"
-    _create(admin, first)
+    create_topic(admin, first)
     refused = admin.create_topics([NewTopic(second, 1, 1)])[second]
     with pytest.raises(Exception, match="collides with existing topic"):
         refused.result(timeout=30)  # the broker's own rule, which the operator's mirrors
