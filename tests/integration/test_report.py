@@ -48,10 +48,6 @@ def _apply(
     )
 
 
-def _create(admin: AdminClient, name: str, partitions: int, **config: str) -> None:
-    create_topic(admin, name, partitions, **config)
-
-
 @pytest.fixture
 def fleet(
     testbed: Testbed, kube: client.ApiClient, nodecontract_crd: dict, admin: AdminClient
@@ -68,9 +64,9 @@ def fleet(
         "left": f"onex.evt.{p}.route-decided.v1",
         "requests": f"onex.cmd.{p}-gw.route-request.v1",
     }
-    _create(admin, names["routing"], 2)  # made by hand before the contract existed
-    _create(admin, names["left"], 1)  # the router's old topic
-    _create(admin, names["requests"], 1)
+    create_topic(admin, names["routing"], 2)  # made by hand before the contract existed
+    create_topic(admin, names["left"], 1)  # the router's old topic
+    create_topic(admin, names["requests"], 1)
     _apply(
         kube,
         names["a"],
@@ -130,14 +126,14 @@ def test_report_exit_status_for_a_clean_namespace_and_one_with_a_topic_left_behi
 ) -> None:
     ns, node = _namespace(kube), f"c{uuid.uuid4().hex[:8]}"
     topic = f"onex.evt.{node}.done.v1"
-    _create(admin, topic, 3)
+    create_topic(admin, topic, 3)
     _apply(kube, ns, "clean", node, publish=[{"name": topic, "partitions": 3}])
     clean = testbed.cli("report", "-n", ns)
     assert clean.returncode == EXIT_OK, clean.stdout + clean.stderr
     assert "Summary: nothing wrong; 1 healthy" in clean.stdout
 
     left = f"onex.evt.{node}.old.v1"
-    _create(admin, left, 2)
+    create_topic(admin, left, 2)
     producer = Producer({"bootstrap.servers": testbed.bootstrap_servers})
     for i in range(3):
         producer.produce(left, value=b"x", partition=i % 2)
@@ -195,7 +191,7 @@ def test_end_offsets_is_one_read_request_after_metadata(
 
     names = [f"onex.evt.o{uuid.uuid4().hex[:8]}.e{i}.v1" for i in range(3)]
     for name in names:
-        _create(admin, name, 4)
+        create_topic(admin, name, 4)
     settings = BrokerSettings(testbed.bootstrap_servers)
     recording = Recording(AdminClient(settings.client_config()))
     broker = Broker(settings, admin=recording)

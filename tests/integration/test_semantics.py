@@ -10,14 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from .conftest import create_topic, wait_for
 from .test_operator import NodeContracts, _describe, _nc
-
-
-def _create(admin: AdminClient, topic: str, partitions: int, **config: str) -> None:
-    create_topic(admin, topic, partitions, **config)
 
 
 def test_undeclared_partitions_on_a_preexisting_topic_are_not_drift(
@@ -26,7 +21,7 @@ def test_undeclared_partitions_on_a_preexisting_topic_are_not_drift(
     node = "n" + topic_prefix
     existing = f"onex.evt.{node}.order-placed.v1"
     fresh = f"onex.evt.{node}.order-shipped.v1"
-    _create(admin, existing, 5)
+    create_topic(admin, existing, 5)
     start_operator(namespace)
     ncs = NodeContracts(kube, namespace)
     ncs.apply(_nc("orders", node, [{"name": existing}, {"name": fresh}]))
@@ -99,8 +94,8 @@ def test_a_retention_cut_is_unsafe_drift_and_a_partition_difference_is_topic_dri
     node = "n" + topic_prefix
     cut = f"onex.evt.{node}.order-placed.v1"
     repartitioned = f"onex.evt.{node}.order-shipped.v1"
-    _create(admin, cut, 1, **{"retention.ms": "3600000"})
-    _create(admin, repartitioned, 2)
+    create_topic(admin, cut, 1, **{"retention.ms": "3600000"})
+    create_topic(admin, repartitioned, 2)
     start_operator(namespace)
     ncs = NodeContracts(kube, namespace)
     ncs.apply(_nc("unsafe", node, [{"name": cut, "config": {"retention.ms": "604800000"}}]))
@@ -207,7 +202,7 @@ def test_plan_exits_4_on_unsafe_drift_and_marks_it(
 ) -> None:
     node = "n" + topic_prefix
     cut = f"onex.evt.{node}.order-placed.v1"
-    _create(admin, cut, 1, **{"retention.ms": "3600000"})
+    create_topic(admin, cut, 1, **{"retention.ms": "3600000"})
     path = tmp_path / "contract.yaml"
     path.write_text(
         f"node: {node}\nevent_bus:\n  publish_topics:\n"
